@@ -1,0 +1,57 @@
+# Sourced by bin/test: make sure PostgreSQL, Redis and Chromium are there.
+# Starts a local installed server that is stopped; otherwise stops with one line
+# saying how to get it.
+
+_reachable() {  # host port
+  .venv/bin/python - "$1" "$2" <<'PY'
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()
+except OSError:
+    sys.exit(1)
+PY
+}
+
+_wait_for() {  # name host port
+  for _ in $(seq 1 30); do _reachable "$2" "$3" && return 0; sleep 0.5; done
+  return 1
+}
+
+_ensure_postgres() {
+  local host=127.0.0.1 port=5432
+  _reachable "$host" "$port" && return 0
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    echo "Starting the local PostgreSQL …"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+    _wait_for PostgreSQL "$host" "$port" && return 0
+  fi
+  echo "PostgreSQL is not reachable on $host:$port: install it (apt-get install postgresql) or point TEST_DATABASE_URL at one." >&2
+  exit 1
+}
+
+_ensure_redis() {
+  local host=127.0.0.1 port=6379
+  _reachable "$host" "$port" && return 0
+  if command -v redis-server >/dev/null 2>&1; then
+    echo "Starting the local Redis …"
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no >/dev/null
+    _wait_for Redis "$host" "$port" && return 0
+  fi
+  echo "Redis is not reachable on $host:$port: install it (apt-get install redis-server) or point TEST_REDIS_URL at one." >&2
+  exit 1
+}
+
+_ensure_chromium() {
+  [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian's chromium for the browser tests …"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk) >/dev/null
+    [ -x /usr/bin/chromium ] && return 0
+  fi
+  echo "Chromium is needed for the browser tests: apt-get install chromium (or set CHROMIUM_PATH)." >&2
+  exit 1
+}
+
+if [ -z "${TEST_DATABASE_URL:-}" ]; then _ensure_postgres; fi
+if [ -z "${TEST_REDIS_URL:-}" ]; then _ensure_redis; fi
+_ensure_chromium

@@ -1,0 +1,74 @@
+"""Staff roles as Django groups, and the permissions each one needs.
+
+The groups are created and kept in step by data migrations that call
+``sync_role_groups``; each app that adds models adds a migration calling it again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CUSTOMER_SERVICE_AGENT = "Customer service agent"
+INCIDENT_MANAGER = "Incident manager"
+SUPERVISOR = "Supervisor"
+INTEGRATION = "Integration (API client)"
+
+_VIEW_PARCELS = [
+    "customers.view_customer",
+    "orders.view_order",
+    "orders.view_trackingevent",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    CUSTOMER_SERVICE_AGENT: [
+        *_VIEW_PARCELS,
+        # Agents record a customer's consent change made on the phone.
+        "customers.change_customer",
+    ],
+    INCIDENT_MANAGER: [
+        *_VIEW_PARCELS,
+        "orders.change_order",
+    ],
+    SUPERVISOR: [
+        *_VIEW_PARCELS,
+        "customers.change_customer",
+        "orders.change_order",
+        "core.view_workerheartbeat",
+    ],
+    # The order system, TMS/WMS and monitoring push data through the API.
+    INTEGRATION: [
+        *_VIEW_PARCELS,
+        "customers.add_customer",
+        "customers.change_customer",
+        "orders.add_order",
+        "orders.change_order",
+        "orders.add_trackingevent",
+    ],
+}
+
+
+def sync_role_groups(apps: Any, schema_editor: Any = None) -> None:
+    """Create each role's group and set its permissions to exactly ``ROLE_PERMISSIONS``.
+
+    Usable as a ``RunPython`` function: it first creates the permissions of every
+    migrated model (Django otherwise does that only after ``migrate`` finishes).
+    Permissions of models not migrated yet are left for a later migration.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for role, permission_names in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = []
+        for name in permission_names:
+            app_label, codename = name.split(".")
+            permission = permission_model.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if permission is not None:
+                wanted.append(permission)
+        group.permissions.set(wanted)

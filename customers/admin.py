@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["name", "external_id", "phone", "email", "language", "sms_consent", "email_consent", "created_at"]
+    list_filter = ["language", "sms_consent", "email_consent"]
+    search_fields = ["name", "phone", "email", "external_id"]
+    readonly_fields = ["external_id", "consent_updated_at", "created_at", "updated_at"]
+    show_full_result_count = False
+    list_per_page = 50
+    fieldsets = [
+        (None, {"fields": ["external_id", "name", "phone", "email", "language"]}),
+        (_("Consent"), {"fields": ["sms_consent", "email_consent", "consent_updated_at"]}),
+        (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    def get_search_results(self, request, queryset, search_term):  # type: ignore[no-untyped-def]
+        # Agents type the number the caller reads out: 13800138000 or 138 0013 8000.
+        digits = "".join(character for character in search_term if character.isdigit())
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if len(digits) >= 4 and digits != search_term:
+            queryset |= self.model.objects.filter(phone__endswith=digits[-11:])
+        return queryset, may_have_duplicates

@@ -1,0 +1,59 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Order, TrackingEvent
+
+
+class TrackingEventInline(admin.TabularInline):
+    model = TrackingEvent
+    extra = 0
+    fields = ["occurred_at", "status", "location", "description"]
+    readonly_fields = fields
+    ordering = ["-occurred_at"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "tracking_number",
+        "customer",
+        "status",
+        "hub",
+        "origin_city",
+        "destination_city",
+        "promised_delivery",
+        "current_estimate",
+    ]
+    list_filter = ["status", "hub", "destination_city"]
+    list_select_related = ["customer"]
+    search_fields = ["=tracking_number", "customer__name", "customer__phone", "=customer__external_id"]
+    date_hierarchy = "promised_delivery"
+    readonly_fields = ["tracking_number", "customer", "created_at", "updated_at"]
+    autocomplete_fields: list[str] = []
+    show_full_result_count = False
+    list_per_page = 50
+    inlines = [TrackingEventInline]
+    fieldsets = [
+        (None, {"fields": ["tracking_number", "customer", "status"]}),
+        (_("Route"), {"fields": ["origin_city", "destination_city", "hub"]}),
+        (_("Delivery"), {"fields": ["promised_delivery", "current_estimate"]}),
+        (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+
+@admin.register(TrackingEvent)
+class TrackingEventAdmin(admin.ModelAdmin):
+    list_display = ["order", "occurred_at", "status", "location", "description"]
+    list_filter = ["status"]
+    list_select_related = ["order"]
+    search_fields = ["=order__tracking_number", "location"]
+    readonly_fields = ["order", "occurred_at", "status", "location", "description", "recorded_at"]
+    show_full_result_count = False
+    list_per_page = 100
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from customers.models import Customer
+from orders.models import Order, ParcelStatus, TrackingEvent
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    external_id = factory.Sequence(lambda n: f"C{n:07d}")
+    name = factory.Sequence(lambda n: f"客户{n}")
+    phone = factory.Sequence(lambda n: f"+447700900{n % 1000:03d}")
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    tracking_number = factory.Sequence(lambda n: f"SF{9_000_000_000_000 + n:013d}")
+    customer = factory.SubFactory(CustomerFactory)
+    origin_city = "上海"
+    destination_city = "北京"
+    hub = "上海转运中心"
+    status = ParcelStatus.IN_TRANSIT
+    promised_delivery = factory.LazyFunction(lambda: timezone.now() + timedelta(days=2))
+
+
+class TrackingEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrackingEvent
+
+    order = factory.SubFactory(OrderFactory)
+    occurred_at = factory.LazyFunction(timezone.now)
+    location = "上海转运中心"
+    status = ParcelStatus.AT_HUB
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    is_staff = True
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+    @factory.post_generation
+    def role(self, create: bool, extracted: str | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+        if create:
+            self.save()
