@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -30,7 +31,7 @@ class CustomerDetailApi(APIView):
     @extend_schema(request=CustomerWriteSerializer, responses={200: CustomerSerializer, 201: CustomerSerializer})
     def put(self, request: Request, external_id: str) -> Response:
         if not isinstance(request.data, dict):
-            return Response({"detail": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"detail": _("Expected a JSON object.")}, status=status.HTTP_400_BAD_REQUEST)
         serializer = CustomerWriteSerializer(data={**request.data, "external_id": external_id})
         serializer.is_valid(raise_exception=True)
         customer, created = customer_upsert(**serializer.validated_data)

@@ -4,6 +4,8 @@ import logging
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -23,7 +25,9 @@ from orders.services import OrderBatchRejected, RowError, order_batch_conflicts,
 
 logger = logging.getLogger(__name__)
 
-_REJECTED = "The batch was rejected and nothing was applied; fix the rows listed and send the whole batch again."
+_REJECTED = gettext_lazy(
+    "The batch was rejected and nothing was applied; fix the rows listed and send the whole batch again."
+)
 
 
 def _rejection(row_errors: list[RowError]) -> Response:
@@ -67,7 +71,8 @@ class OrderIngestApi(APIView):
         if len(raw_rows) > settings.ORDER_INGEST_MAX_BATCH:
             return Response(
                 {
-                    "detail": f"A batch holds at most {settings.ORDER_INGEST_MAX_BATCH} orders; this one has {len(raw_rows)}."
+                    "detail": _("A batch holds at most %(limit)d orders; this one has %(count)d.")
+                    % {"limit": settings.ORDER_INGEST_MAX_BATCH, "count": len(raw_rows)}
                 },
                 status=status.HTTP_400_BAD_REQUEST,
             )
@@ -76,7 +81,9 @@ class OrderIngestApi(APIView):
         valid_rows = []
         for index, raw in enumerate(raw_rows):
             if not isinstance(raw, dict):
-                row_errors.append(RowError(index, None, {"non_field_errors": ["Expected an object for each order."]}))
+                row_errors.append(
+                    RowError(index, None, {"non_field_errors": [_("Expected an object for each order.")]})
+                )
                 continue
             row = OrderIngestRowSerializer(data=raw)
             if row.is_valid():

@@ -104,8 +104,8 @@ def test_batch_with_bad_rows_is_rejected_whole_with_a_report_per_row(integration
     update_of_existing = order_row(9)
     batch = {"orders": [good, bad_phone, bad_status, duplicate, conflicting_customer, update_of_existing]}
 
-    # when it is posted
-    response = integration_client.post(URL, batch, format="json")
+    # when it is posted by a client that reads English
+    response = integration_client.post(URL, batch, format="json", HTTP_ACCEPT_LANGUAGE="en")
 
     # then the answer lists each bad row and why, and nothing was written
     assert response.status_code == 400
@@ -133,11 +133,11 @@ def test_row_that_is_not_an_object_is_reported(integration_client):
 
 
 @override_settings(ORDER_INGEST_MAX_BATCH=2)
-def test_batch_over_the_limit_is_refused(integration_client):
+def test_batch_over_the_limit_is_refused_in_the_default_language_chinese(integration_client):
     response = integration_client.post(URL, {"orders": [order_row(i) for i in range(3)]}, format="json")
 
     assert response.status_code == 400
-    assert "at most 2" in response.json()["detail"]
+    assert response.json()["detail"] == "每批最多 2 个订单,本批有 3 个。"
     assert Order.objects.count() == 0
 
 

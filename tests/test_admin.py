@@ -1,0 +1,102 @@
+"""Every admin page opens, and each role sees what it should."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from core import roles
+from tests.factories import CustomerFactory, OrderFactory, TrackingEventFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sample_rows():
+    event = TrackingEventFactory()
+    return {"customer": event.order.customer, "order": event.order, "trackingevent": event}
+
+
+def test_every_registered_model_has_working_changelist_add_and_change_pages(admin_client, sample_rows):
+    for model, model_admin in admin.site._registry.items():
+        info = f"{model._meta.app_label}_{model._meta.model_name}"
+        assert admin_client.get(reverse(f"admin:{info}_changelist")).status_code == 200, info
+        assert admin_client.get(reverse(f"admin:{info}_changelist"), {"q": "SF"}).status_code == 200, info
+        expected_add = 200 if model_admin.has_add_permission(_superuser_request()) else 403
+        assert admin_client.get(reverse(f"admin:{info}_add")).status_code == expected_add, info
+        row = sample_rows.get(model._meta.model_name) or model.objects.first()
+        if row is not None:
+            assert admin_client.get(reverse(f"admin:{info}_change", args=[row.pk])).status_code == 200, info
+
+
+def _superuser_request():
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = UserFactory(is_superuser=True)
+    return request
+
+
+def test_order_page_shows_its_tracking_events(admin_client):
+    event = TrackingEventFactory(location="杭州萧山转运中心")
+
+    response = admin_client.get(reverse("admin:orders_order_change", args=[event.order.pk]))
+
+    assert "杭州萧山转运中心" in response.content.decode()
+
+
+def test_agent_finds_a_customer_by_the_number_the_caller_reads_out(client):
+    CustomerFactory(name="王芳", phone="+8613800138000")
+    CustomerFactory(name="李伟", phone="+8613900139000")
+    client.force_login(UserFactory(role=roles.CUSTOMER_SERVICE_AGENT))
+
+    response = client.get(reverse("admin:customers_customer_changelist"), {"q": "138 0013 8000"})
+
+    content = response.content.decode()
+    assert "王芳" in content
+    assert "李伟" not in content
+
+
+def test_order_search_by_tracking_number_is_exact(admin_client):
+    OrderFactory(tracking_number="SF1111111111111")
+    OrderFactory(tracking_number="SF2222222222222")
+
+    response = admin_client.get(reverse("admin:orders_order_changelist"), {"q": "SF1111111111111"})
+
+    content = response.content.decode()
+    assert "SF1111111111111" in content
+    assert "SF2222222222222" not in content
+
+
+def test_agent_can_view_orders_but_not_edit_them(client):
+    order = OrderFactory()
+    client.force_login(UserFactory(role=roles.CUSTOMER_SERVICE_AGENT))
+
+    assert client.get(reverse("admin:orders_order_changelist")).status_code == 200
+    response = client.post(reverse("admin:orders_order_change", args=[order.pk]), {"status": "delivered"})
+
+    assert response.status_code == 403
+    order.refresh_from_db()
+    assert order.status == "in_transit"
+
+
+def test_staff_without_a_role_sees_no_data(client):
+    client.force_login(UserFactory())
+
+    assert client.get(reverse("admin:orders_order_changelist")).status_code == 403
+    assert client.get(reverse("admin:customers_customer_changelist")).status_code == 403
+
+
+def test_anonymous_is_sent_to_the_login_page(client):
+    response = client.get(reverse("admin:orders_order_changelist"))
+
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
+
+
+def test_order_changelist_query_count_does_not_grow_with_rows(admin_client, django_assert_max_num_queries):
+    OrderFactory.create_batch(30)
+
+    with django_assert_max_num_queries(8):
+        admin_client.get(reverse("admin:orders_order_changelist"))

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from config.celery import app as celery_app
+from core.models import WorkerHeartbeat
+from core.services import worker_heartbeat_record
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthy_when_database_broker_and_a_recent_worker_answer(client):
+    worker_heartbeat_record(worker="celery@test")
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"] == {"ok": True, "detail": "postgresql"}
+    assert body["checks"]["broker"] == {"ok": True, "detail": "redis"}
+    assert body["checks"]["worker"]["ok"] is True
+
+
+def test_unhealthy_before_any_worker_answered(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["worker"] == {"ok": False, "detail": "no worker heartbeat yet"}
+
+
+def test_unhealthy_when_the_last_heartbeat_is_stale(client):
+    WorkerHeartbeat.objects.create(worker="celery@old", seen_at=timezone.now() - timedelta(minutes=10))
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["worker"]["detail"].startswith("last heartbeat 6")
+
+
+def test_unhealthy_when_the_broker_is_unreachable(client):
+    worker_heartbeat_record(worker="celery@test")
+    original = celery_app.conf.broker_url
+    # Port 9 (discard) has no Redis behind it: the same as a dead Redis.
+    celery_app.conf.broker_url = "redis://127.0.0.1:9/0"
+    try:
+        response = client.get("/healthz")
+    finally:
+        celery_app.conf.broker_url = original
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"]["ok"] is False
+    assert response.json()["checks"]["database"]["ok"] is True
+
+
+def test_heartbeat_is_one_row_per_worker():
+    worker_heartbeat_record(worker="celery@a")
+    worker_heartbeat_record(worker="celery@a")
+
+    assert WorkerHeartbeat.objects.count() == 1

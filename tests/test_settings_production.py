@@ -1,0 +1,116 @@
+"""Production mode refuses insecure settings; malformed values stop start-up.
+
+Each case imports the real settings module in a fresh interpreter with the
+environment under test, exactly as gunicorn or ``manage.py`` would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SECURE = {
+    "DJANGO_ENV": "production",
+    "DEBUG": "false",
+    "SECRET_KEY": "k" * 20 + "-production-secret-that-is-long-enough-" + "x" * 20,
+    "ALLOWED_HOSTS": "status.example.com",
+    "DATABASE_URL": "postgres://app@db.internal:5432/parcel",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+}
+PRINT_SETTINGS = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "print(json.dumps({name: getattr(settings, name, None) for name in "
+    "['DEBUG', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', 'SECURE_SSL_REDIRECT', 'SECURE_HSTS_SECONDS', 'LOG_FORMAT']}))"
+)
+
+
+def load_settings(overrides: dict[str, str | None]) -> subprocess.CompletedProcess[str]:
+    environment = {
+        key: value for key, value in os.environ.items() if key not in SECURE and key != "DJANGO_SETTINGS_MODULE"
+    }
+    environment.update({"DJANGO_SETTINGS_MODULE": "config.settings", **SECURE})
+    for key, value in overrides.items():
+        if value is None:
+            environment.pop(key, None)
+        else:
+            environment[key] = value
+    return subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_secure_production_settings_start_with_hardening_on():
+    result = load_settings({})
+
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded == {
+        "DEBUG": False,
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_SSL_REDIRECT": True,
+        "SECURE_HSTS_SECONDS": 31_536_000,
+        "LOG_FORMAT": "json",
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "complaint"),
+    [
+        ({"DEBUG": "true"}, "DEBUG is on"),
+        ({"SECRET_KEY": None}, "SECRET_KEY is missing"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY is missing, too short"),
+        ({"ALLOWED_HOSTS": None}, "ALLOWED_HOSTS is empty"),
+        ({"ALLOWED_HOSTS": "*"}, "contains '*'"),
+        ({"DATABASE_URL": None}, "not the embedded SQLite database"),
+        ({"DATABASE_URL": "sqlite:///tmp/x.sqlite3"}, "not the embedded SQLite database"),
+        ({"REDIS_URL": None}, "the filesystem broker is for development"),
+    ],
+)
+def test_production_refuses_each_insecure_setting(overrides, complaint):
+    result = load_settings(overrides)
+
+    assert result.returncode != 0
+    assert "Refusing to start with DJANGO_ENV=production" in result.stderr
+    assert complaint in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"DEBUG": "maybe"}, "DEBUG must be one of true/false"),
+        ({"CONN_MAX_AGE": "forever"}, "CONN_MAX_AGE must be a whole number, got 'forever'"),
+        ({"DATABASE_URL": "mysql://db/parcel"}, "DATABASE_URL must be a URL starting with postgres://"),
+        ({"DJANGO_ENV": "staging"}, "DJANGO_ENV must be one of development, test, production"),
+        ({"CELERY_TASK_TIME_LIMIT": "5"}, "CELERY_TASK_TIME_LIMIT must be at least 10"),
+    ],
+)
+def test_malformed_value_stops_start_up_with_a_clear_message(overrides, message):
+    result = load_settings(overrides)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_development_runs_on_embedded_defaults(tmp_path):
+    result = load_settings(
+        {
+            "DJANGO_ENV": None,
+            "DEBUG": None,
+            "SECRET_KEY": None,
+            "ALLOWED_HOSTS": None,
+            "DATABASE_URL": None,
+            "REDIS_URL": None,
+            "VAR_DIR": str(tmp_path),
+        }
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["DEBUG"] is True
+    assert (tmp_path / "broker" / "queue").is_dir()
