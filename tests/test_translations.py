@@ -17,7 +17,7 @@ def test_no_message_is_left_untranslated():
     text = PO_FILE.read_text(encoding="utf-8")
     entries = re.split(r"\n\n+", text)[1:]  # the first block is the header
     untranslated = [
-        entry for entry in entries if re.search(r'^msgstr ""\s*$', entry, re.MULTILINE) and "#~" not in entry
+        entry for entry in entries if re.search(r'^msgstr ""(?:\n(?!")|\Z)', entry, re.MULTILINE) and "#~" not in entry
     ]
     fuzzy = [entry for entry in entries if "#, fuzzy" in entry]
 
