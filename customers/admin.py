@@ -1,11 +1,25 @@
+from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
+from customers.phones import normalize_phone
+from customers.services import customer_consent_set
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = ["name", "phone", "email", "language", "sms_consent", "email_consent"]
+
+    def clean_phone(self) -> str:
+        # Agents type what the caller reads out; the row stores E.164.
+        return normalize_phone(self.cleaned_data["phone"])
 
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
+    form = CustomerForm
     list_display = ["name", "external_id", "phone", "email", "language", "sms_consent", "email_consent", "created_at"]
     list_filter = ["language", "sms_consent", "email_consent"]
     search_fields = ["name", "phone", "email", "external_id"]
@@ -25,3 +39,10 @@ class CustomerAdmin(admin.ModelAdmin):
         if len(digits) >= 4 and digits != search_term:
             queryset |= self.model.objects.filter(phone__endswith=digits[-11:])
         return queryset, may_have_duplicates
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        consent = {"sms": obj.sms_consent, "email": obj.email_consent}
+        if change:
+            obj.sms_consent, obj.email_consent = form.initial["sms_consent"], form.initial["email_consent"]
+        super().save_model(request, obj, form, change)
+        customer_consent_set(customer=obj, **consent)

@@ -4,6 +4,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from customers.models import Customer
 
@@ -57,3 +58,16 @@ def customers_upsert_bulk(*, rows: Iterable[Mapping[str, Any]]) -> dict[str, int
     )
     external_ids = [customer.external_id for customer in customers]
     return dict(Customer.objects.filter(external_id__in=external_ids).values_list("external_id", "id"))
+
+
+def customer_consent_set(*, customer: Customer, sms: bool, email: bool) -> bool:
+    """Record the customer's channel consent; stamps the time only when it changed.
+
+    Returns whether anything changed.
+    """
+    if (customer.sms_consent, customer.email_consent) == (sms, email):
+        return False
+    customer.sms_consent, customer.email_consent = sms, email
+    customer.consent_updated_at = timezone.now()
+    customer.save(update_fields=["sms_consent", "email_consent", "consent_updated_at", "updated_at"])
+    return True

@@ -100,3 +100,40 @@ def test_order_changelist_query_count_does_not_grow_with_rows(admin_client, djan
 
     with django_assert_max_num_queries(8):
         admin_client.get(reverse("admin:orders_order_changelist"))
+
+
+def test_agent_records_a_phone_opt_out_with_its_time(client):
+    customer = CustomerFactory(phone="+8613800138000")
+    client.force_login(UserFactory(role=roles.CUSTOMER_SERVICE_AGENT))
+    form = {
+        "name": customer.name,
+        "phone": "138 0013 8000",
+        "email": customer.email,
+        "language": "zh-hans",
+        "email_consent": "on",  # the SMS box is left unticked
+    }
+
+    response = client.post(reverse("admin:customers_customer_change", args=[customer.pk]), form)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    customer.refresh_from_db()
+    assert (customer.sms_consent, customer.email_consent) == (False, True)
+    assert customer.consent_updated_at is not None
+    assert customer.phone == "+8613800138000"
+
+
+def test_admin_refuses_an_invalid_phone_with_a_clear_message(admin_client):
+    customer = CustomerFactory()
+    form = {"name": customer.name, "phone": "12345", "email": "", "language": "zh-hans"}
+
+    response = admin_client.post(
+        reverse("admin:customers_customer_change", args=[customer.pk]), form, HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert response.status_code == 200
+    assert (
+        "is not a valid phone number" in response.content.decode()
+        or "is not a phone number" in response.content.decode()
+    )
+    customer.refresh_from_db()
+    assert customer.phone != "12345"
