@@ -44,6 +44,14 @@ class OrderAdmin(admin.ModelAdmin):
         (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
+    def get_search_results(self, request, queryset, search_term):  # type: ignore[no-untyped-def]
+        # A tracking number is the common search: answer it from the unique index
+        # (the admin's "=" search is iexact, which PostgreSQL cannot serve from it).
+        exact = queryset.filter(tracking_number=search_term.strip().upper())
+        if exact.exists():
+            return exact, False
+        return super().get_search_results(request, queryset, search_term)
+
 
 @admin.register(TrackingEvent)
 class TrackingEventAdmin(admin.ModelAdmin):

@@ -137,3 +137,11 @@ def test_admin_refuses_an_invalid_phone_with_a_clear_message(admin_client):
     )
     customer.refresh_from_db()
     assert customer.phone != "12345"
+
+
+def test_order_search_finds_a_tracking_number_typed_in_lower_case(admin_client):
+    OrderFactory(tracking_number="SF3333333333333")
+
+    response = admin_client.get(reverse("admin:orders_order_changelist"), {"q": " sf3333333333333 "})
+
+    assert "SF3333333333333" in response.content.decode()
