@@ -47,9 +47,11 @@ class OrderAdmin(admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):  # type: ignore[no-untyped-def]
         # A tracking number is the common search: answer it from the unique index
         # (the admin's "=" search is iexact, which PostgreSQL cannot serve from it).
-        exact = queryset.filter(tracking_number=search_term.strip().upper())
-        if exact.exists():
-            return exact, False
+        term = search_term.strip().upper()
+        if term:
+            exact = queryset.filter(tracking_number=term)
+            if exact.exists():
+                return exact, False
         return super().get_search_results(request, queryset, search_term)
 
 
