@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "customers",
     "orders",
     "notifications",
+    "components",
+    "incidents",
 ]
 
 MIDDLEWARE = [
@@ -157,6 +159,20 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 25},
     },
 }
+CELERY_BEAT_SCHEDULE |= {
+    "incident-targets": {
+        "task": "incidents.tasks.check_incident_targets",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
+    "maintenance-windows": {
+        "task": "components.tasks.advance_maintenances",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
+}
+# A target is "about to be missed" in its last quarter (at least five minutes).
+TARGET_WARNING_FRACTION = 0.25
 # /healthz reports the worker as down when no heartbeat arrived for this long.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 120, minimum=30))
 

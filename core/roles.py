@@ -18,19 +18,48 @@ _VIEW_PARCELS = [
     "orders.view_order",
     "orders.view_trackingevent",
 ]
+_VIEW_INCIDENTS = [
+    "incidents.view_incident",
+    "incidents.view_incidentupdate",
+    "incidents.view_affectedorder",
+    "incidents.view_incidentcategory",
+    "incidents.view_linkjob",
+    "components.view_servicecomponent",
+    "components.view_componentgroup",
+    "components.view_maintenance",
+    "components.view_componentstatuschange",
+]
+_COMMAND_INCIDENTS = [
+    *_VIEW_INCIDENTS,
+    "incidents.add_incident",
+    "incidents.change_incident",
+    "incidents.manage_incident",
+    "incidents.view_targetalert",
+    "components.add_maintenance",
+    "components.change_maintenance",
+    "components.change_servicecomponent",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     CUSTOMER_SERVICE_AGENT: [
         *_VIEW_PARCELS,
+        *_VIEW_INCIDENTS,
         # Agents record a customer's consent change made on the phone.
         "customers.change_customer",
     ],
     INCIDENT_MANAGER: [
         *_VIEW_PARCELS,
+        *_COMMAND_INCIDENTS,
         "orders.change_order",
     ],
     SUPERVISOR: [
         *_VIEW_PARCELS,
+        *_COMMAND_INCIDENTS,
+        "incidents.close_incident",
+        "incidents.change_incidentcategory",
+        "components.add_servicecomponent",
+        "components.add_componentgroup",
+        "components.change_componentgroup",
         "customers.change_customer",
         "orders.change_order",
         "core.view_workerheartbeat",
@@ -38,6 +67,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # The order system, TMS/WMS and monitoring push data through the API.
     INTEGRATION: [
         *_VIEW_PARCELS,
+        *_VIEW_INCIDENTS,
+        # Monitoring opens incidents from alerts and links the parcels it knows.
+        "incidents.add_incident",
+        "incidents.manage_incident",
         "customers.add_customer",
         "customers.change_customer",
         "orders.add_order",

@@ -20,6 +20,20 @@ from tests.factories import UserFactory
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _reference_data(django_db_setup, django_db_blocker):
+    """Groups and categories come from data migrations; a reused test database whose
+    last test was transactional has lost them, so put them back the same way."""
+    from django.apps import apps
+
+    from core.roles import sync_role_groups
+    from incidents.migrations import _reference_data as incident_reference_data
+
+    with django_db_blocker.unblock():
+        sync_role_groups(apps)
+        incident_reference_data.create_categories(apps, None)
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     cache.clear()

@@ -59,3 +59,20 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.add(Group.objects.get(name=extracted))
         if create:
             self.save()
+
+
+def declare_incident(*, actor=None, category_code: str = "information_system", **overrides):
+    """An incident made the way staff make one: through the service."""
+    from core import roles
+    from incidents.models import IncidentCategory, Severity
+    from incidents.services import incident_declare
+
+    actor = actor or UserFactory(role=roles.INCIDENT_MANAGER)
+    fields = {
+        "title_zh": "运单查询系统故障",
+        "title_en": "Tracking system outage",
+        "severity": Severity.MAJOR,
+        "summary_zh": "部分运单无法查询。",
+    }
+    fields.update(overrides)
+    return incident_declare(actor=actor, category=IncidentCategory.objects.get(code=category_code), **fields)

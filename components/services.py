@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from components.models import (
+    STATUS_RANK,
+    ComponentStatus,
+    ComponentStatusChange,
+    Maintenance,
+    MaintenanceState,
+    ServiceComponent,
+)
+
+
+def _worst(statuses: Iterable[str]) -> str:
+    return max(statuses, key=STATUS_RANK.__getitem__, default=ComponentStatus.OPERATIONAL)
+
+
+def component_statuses_recompute(*, component_ids: Iterable[int], reason: str = "") -> list[int]:
+    """Set each component to the worst of its open incidents' impacts and active maintenance.
+
+    Logs every change in ``ComponentStatusChange``. Idempotent: a component
+    already in the right state is left alone and logs nothing. Returns the ids
+    that changed. Call inside the transaction that changed incidents or maintenance.
+    """
+    from incidents.selectors import open_impacts_by_component
+
+    ids = sorted(set(component_ids))
+    if not ids:
+        return []
+    impacts = open_impacts_by_component(component_ids=ids)
+    in_maintenance = set(
+        Maintenance.objects.filter(
+            state__in=[MaintenanceState.IN_PROGRESS, MaintenanceState.VERIFYING], components__in=ids
+        ).values_list("components", flat=True)
+    )
+    now = timezone.now()
+    changed = []
+    with transaction.atomic():
+        # Locked in primary-key order so two recomputes never deadlock.
+        for component in ServiceComponent.objects.select_for_update().filter(pk__in=ids).order_by("pk"):
+            candidates = list(impacts.get(component.pk, []))
+            if component.pk in in_maintenance:
+                candidates.append(ComponentStatus.UNDER_MAINTENANCE)
+            wanted = _worst(candidates)
+            if wanted == component.status:
+                continue
+            ComponentStatusChange.objects.create(
+                component=component, from_status=component.status, to_status=wanted, changed_at=now, reason=reason[:200]
+            )
+            component.status, component.status_changed_at = wanted, now
+            component.save(update_fields=["status", "status_changed_at"])
+            changed.append(component.pk)
+    return changed
+
+
+def maintenances_advance(*, now=None) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Beat job: start windows that began, move finished ones to verifying.
+
+    Rows are claimed with ``select_for_update(skip_locked=True)``, so two beat
+    processes never move the same window twice.
+    """
+    now = now or timezone.now()
+    moved = {"started": 0, "verifying": 0}
+    for state, due_field, action, counter in (
+        (MaintenanceState.SCHEDULED, "starts_at", "start", "started"),
+        (MaintenanceState.IN_PROGRESS, "ends_at", "verify", "verifying"),
+    ):
+        with transaction.atomic():
+            due = list(
+                Maintenance.objects.select_for_update(skip_locked=True)
+                .filter(state=state, **{f"{due_field}__lte": now})
+                .order_by("pk")
+            )
+            for maintenance in due:
+                getattr(maintenance, action)()
+                if action == "start":
+                    maintenance.started_at = now
+                maintenance.save()
+                component_statuses_recompute(
+                    component_ids=maintenance.components.values_list("pk", flat=True),
+                    reason=f"maintenance {maintenance.pk} {action}",
+                )
+                moved[counter] += 1
+    return moved
+
+
+def maintenance_complete(*, maintenance: Maintenance) -> None:
+    """Staff confirm the work is verified; components return to their incident-driven state."""
+    with transaction.atomic():
+        locked = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
+        locked.complete()
+        locked.completed_at = timezone.now()
+        locked.save()
+        component_statuses_recompute(
+            component_ids=locked.components.values_list("pk", flat=True), reason=f"maintenance {locked.pk} completed"
+        )
+    maintenance.refresh_from_db()

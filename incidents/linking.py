@@ -1,0 +1,393 @@
+"""Tie parcels to an incident in bulk: by criteria, by a list of tracking numbers, or undo.
+
+Every write is one set-based statement (``INSERT … SELECT … ON CONFLICT DO
+NOTHING``, ``UPDATE``, ``DELETE``) whatever the number of parcels, and linking
+the same parcels twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F, IntegerField, Max, QuerySet, Value
+from django.db.models.functions import Cast
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.bulk import insert_from_select
+from incidents.models import AffectedOrder, AffectedReason, Incident, LinkJob, LinkJobState, UpdateKind, Visibility
+from incidents.services import IncidentError, _timeline
+from orders.models import Order
+
+logger = logging.getLogger(__name__)
+
+MANAGE_PERMISSION = "incidents.manage_incident"
+# Above this many matching parcels a link runs as a Celery job with progress.
+SYNCHRONOUS_LINK_LIMIT = 20_000
+# Order ids per statement of a link job: one statement touches at most this many
+# rows, keeping each transaction short and progress visible.
+LINK_JOB_CHUNK_IDS = 100_000
+# Largest pasted or uploaded list; its report is held in memory.
+MAX_TRACKING_LIST = 50_000
+_TRACKING_NUMBER = re.compile(r"^[A-Z0-9]{8,32}$")
+
+
+@dataclass
+class LinkCriteria:
+    hubs: list[str] = field(default_factory=list)
+    origin_cities: list[str] = field(default_factory=list)
+    destination_cities: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    promised_from: datetime | None = None
+    promised_to: datetime | None = None
+
+    def is_empty(self) -> bool:
+        return not any(asdict(self).values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in asdict(self).items()
+            if value
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LinkCriteria:
+        values = dict(data)
+        for key in ("created_from", "created_to", "promised_from", "promised_to"):
+            if values.get(key):
+                values[key] = datetime.fromisoformat(values[key])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A new delivery estimate: a delay added to each parcel's promise, or one fixed time."""
+
+    delay: timedelta | None = None
+    fixed: datetime | None = None
+
+    def expression(self) -> Any:
+        if self.fixed is not None:
+            return Value(self.fixed, output_field=DateTimeField())
+        if self.delay is not None:
+            return ExpressionWrapper(F("promised_delivery") + Value(self.delay), output_field=DateTimeField())
+        # A bare NULL in the sub-select would be typed text on PostgreSQL.
+        return Cast(Value(None), output_field=DateTimeField())
+
+
+def orders_matching(criteria: LinkCriteria) -> QuerySet[Order]:
+    """Orders meeting every given criterion; refuses an empty set of criteria."""
+    if criteria.is_empty():
+        raise IncidentError(_("Choose at least one criterion; linking every parcel is never what you want."))
+    orders = Order.objects.all()
+    if criteria.hubs:
+        orders = orders.filter(hub__in=criteria.hubs)
+    if criteria.origin_cities:
+        orders = orders.filter(origin_city__in=criteria.origin_cities)
+    if criteria.destination_cities:
+        orders = orders.filter(destination_city__in=criteria.destination_cities)
+    if criteria.statuses:
+        orders = orders.filter(status__in=criteria.statuses)
+    if criteria.created_from:
+        orders = orders.filter(created_at__gte=criteria.created_from)
+    if criteria.created_to:
+        orders = orders.filter(created_at__lt=criteria.created_to)
+    if criteria.promised_from:
+        orders = orders.filter(promised_delivery__gte=criteria.promised_from)
+    if criteria.promised_to:
+        orders = orders.filter(promised_delivery__lt=criteria.promised_to)
+    return orders
+
+
+@dataclass(frozen=True)
+class LinkPreview:
+    matching: int
+    already_linked: int
+
+    @property
+    def to_link(self) -> int:
+        return self.matching - self.already_linked
+
+
+def incident_link_preview(*, incident: Incident, criteria: LinkCriteria) -> LinkPreview:
+    orders = orders_matching(criteria)
+    return LinkPreview(
+        matching=orders.count(),
+        already_linked=AffectedOrder.objects.filter(incident=incident, order__in=orders).count(),
+    )
+
+
+def _check(actor: AbstractBaseUser, incident: Incident) -> None:
+    if not actor.has_perm(MANAGE_PERMISSION):
+        raise PermissionDenied(_("You may not change an incident's affected orders."))
+    if not incident.is_open and incident.status != "resolved":
+        raise IncidentError(_("The incident is closed; its affected orders are final."))
+
+
+def _link(
+    orders: QuerySet[Order], *, incident: Incident, reason: str, estimate: Estimate, actor: AbstractBaseUser | None
+) -> int:
+    select = orders.annotate(
+        link_incident=Value(incident.pk, output_field=IntegerField()),
+        link_reason=Value(reason),
+        link_estimate=estimate.expression(),
+        link_at=Value(timezone.now(), output_field=DateTimeField()),
+        link_by=Cast(Value(actor.pk if actor else None), output_field=IntegerField()),
+    ).values_list("link_incident", "id", "link_reason", "promised_delivery", "link_estimate", "link_at", "link_by")
+    return insert_from_select(
+        AffectedOrder,
+        ["incident", "order", "reason", "original_promise", "new_estimate", "linked_at", "linked_by"],
+        select,
+        conflict_fields=["incident", "order"],
+    )
+
+
+def incident_link_orders(
+    *,
+    incident: Incident,
+    criteria: LinkCriteria,
+    reason: str = AffectedReason.DELAYED,
+    estimate: Estimate = Estimate(),
+    actor: AbstractBaseUser,
+) -> int:
+    """Link every order matching ``criteria`` in one statement; returns how many were new.
+
+    Atomic with its timeline row. For large sets use ``link_job_start``.
+    """
+    _check(actor, incident)
+    with transaction.atomic():
+        linked = _link(orders_matching(criteria), incident=incident, reason=reason, estimate=estimate, actor=actor)
+        _record(incident, actor, linked, _("by criteria"), _("by criteria"))
+    logger.info("orders linked", extra={"incident": incident.pk, "linked": linked, "criteria": criteria.as_json()})
+    return linked
+
+
+def _record(incident: Incident, actor: AbstractBaseUser | None, linked: int, how_zh: str, how_en: str) -> None:
+    _timeline(
+        incident=incident,
+        kind=UpdateKind.ORDERS,
+        visibility=Visibility.INTERNAL,
+        author=actor,
+        body_zh=f"新关联受影响订单 {linked} 个({how_zh})。",
+        body_en=f"Linked {linked} affected orders ({how_en}).",
+    )
+
+
+# --- a list of tracking numbers ---------------------------------------------------------
+
+
+@dataclass
+class ListReport:
+    """The check of a pasted or uploaded list, line by line, before anything is written."""
+
+    total: int = 0
+    to_link: list[str] = field(default_factory=list)
+    malformed: list[tuple[int, str]] = field(default_factory=list)
+    unknown: list[tuple[int, str]] = field(default_factory=list)
+    duplicates: list[tuple[int, str]] = field(default_factory=list)
+    already_linked: list[tuple[int, str]] = field(default_factory=list)
+    linked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.malformed or self.unknown)
+
+
+def parse_tracking_list(text: str) -> list[str]:
+    """Tracking numbers from pasted text or a CSV file: one per line, first column,
+    an optional header row naming ``tracking_number``."""
+    rows = csv.reader(io.StringIO(text.replace("\t", ",")))
+    values = [row[0].strip() if row else "" for row in rows]
+    if values and values[0].lower().replace(" ", "_") in {"tracking_number", "运单号"}:
+        values = values[1:]
+    return [value.upper() for value in values if value]
+
+
+def tracking_list_check(*, incident: Incident, tracking_numbers: list[str]) -> ListReport:
+    if len(tracking_numbers) > MAX_TRACKING_LIST:
+        raise IncidentError(_("A list holds at most %(limit)d tracking numbers.") % {"limit": MAX_TRACKING_LIST})
+    report = ListReport(total=len(tracking_numbers))
+    seen: set[str] = set()
+    candidates: list[tuple[int, str]] = []
+    for line, number in enumerate(tracking_numbers, start=1):
+        if not _TRACKING_NUMBER.match(number):
+            report.malformed.append((line, number))
+        elif number in seen:
+            report.duplicates.append((line, number))
+        else:
+            seen.add(number)
+            candidates.append((line, number))
+    known = set(Order.objects.filter(tracking_number__in=seen).values_list("tracking_number", flat=True))
+    linked = set(
+        AffectedOrder.objects.filter(incident=incident, order__tracking_number__in=known).values_list(
+            "order__tracking_number", flat=True
+        )
+    )
+    for line, number in candidates:
+        if number not in known:
+            report.unknown.append((line, number))
+        elif number in linked:
+            report.already_linked.append((line, number))
+        else:
+            report.to_link.append(number)
+    return report
+
+
+def incident_link_tracking_numbers(
+    *,
+    incident: Incident,
+    tracking_numbers: list[str],
+    reason: str = AffectedReason.DELAYED,
+    estimate: Estimate = Estimate(),
+    actor: AbstractBaseUser,
+) -> ListReport:
+    """Check the list, then link it atomically — or, if any line is malformed or
+    unknown, link nothing and return the report. Duplicates and parcels already
+    linked are reported and skipped."""
+    _check(actor, incident)
+    report = tracking_list_check(incident=incident, tracking_numbers=tracking_numbers)
+    if not report.ok:
+        return report
+    with transaction.atomic():
+        report.linked = _link(
+            Order.objects.filter(tracking_number__in=report.to_link),
+            incident=incident,
+            reason=reason,
+            estimate=estimate,
+            actor=actor,
+        )
+        _record(incident, actor, report.linked, "按运单号清单", "from a tracking-number list")
+    return report
+
+
+def incident_unlink_orders(
+    *, incident: Incident, actor: AbstractBaseUser, tracking_numbers: list[str] | None = None
+) -> int:
+    """Remove affected orders: the listed ones, or all of them. One ``DELETE``."""
+    _check(actor, incident)
+    links = AffectedOrder.objects.filter(incident=incident)
+    if tracking_numbers is not None:
+        links = links.filter(order__tracking_number__in=[number.upper() for number in tracking_numbers])
+    with transaction.atomic():
+        removed, _details = links.delete()
+        _timeline(
+            incident=incident,
+            kind=UpdateKind.ORDERS,
+            visibility=Visibility.INTERNAL,
+            author=actor,
+            body_zh=f"取消关联受影响订单 {removed} 个。",
+            body_en=f"Unlinked {removed} affected orders.",
+        )
+    return removed
+
+
+def incident_shift_estimates(*, incident: Incident, actor: AbstractBaseUser, delta: timedelta) -> int:
+    """Move every affected order's new estimate by ``delta`` (one ``UPDATE``); parcels
+    without an estimate get their original promise plus ``delta``."""
+    _check(actor, incident)
+    from django.db.models.functions import Coalesce
+
+    with transaction.atomic():
+        shifted = AffectedOrder.objects.filter(incident=incident).update(
+            new_estimate=ExpressionWrapper(
+                Coalesce("new_estimate", "original_promise") + Value(delta), output_field=DateTimeField()
+            )
+        )
+        hours = delta.total_seconds() / 3600
+        _timeline(
+            incident=incident,
+            kind=UpdateKind.ORDERS,
+            visibility=Visibility.INTERNAL,
+            author=actor,
+            body_zh=f"{shifted} 个受影响订单的预计送达时间调整 {hours:+g} 小时。",
+            body_en=f"Moved the estimate of {shifted} affected orders by {hours:+g} h.",
+        )
+    return shifted
+
+
+# --- large links as a job ---------------------------------------------------------------
+
+
+def link_job_start(
+    *,
+    incident: Incident,
+    criteria: LinkCriteria,
+    reason: str = AffectedReason.DELAYED,
+    estimate: Estimate = Estimate(),
+    actor: AbstractBaseUser,
+) -> LinkJob:
+    """Record a link job and queue it after commit; the admin polls its progress."""
+    from incidents.tasks import run_link_job
+
+    _check(actor, incident)
+    orders = orders_matching(criteria)
+    job = LinkJob.objects.create(
+        incident=incident,
+        criteria={
+            "criteria": criteria.as_json(),
+            "reason": reason,
+            "delay_seconds": estimate.delay.total_seconds() if estimate.delay is not None else None,
+            "fixed": estimate.fixed.isoformat() if estimate.fixed else None,
+        },
+        total_orders=orders.count(),
+        max_order_id=Order.objects.aggregate(top=Max("id"))["top"] or 0,
+        created_by=actor,
+    )
+    transaction.on_commit(lambda: run_link_job.delay(job.pk))
+    return job
+
+
+def link_job_run(*, job_id: int) -> LinkJob:
+    """Run a queued job in id ranges; safe to call twice (the claim is a conditional
+    ``UPDATE``, and a resumed job continues after the last range it finished)."""
+    claimed = LinkJob.objects.filter(pk=job_id, state__in=[LinkJobState.QUEUED, LinkJobState.RUNNING]).update(
+        state=LinkJobState.RUNNING
+    )
+    job = LinkJob.objects.select_related("incident", "created_by").get(pk=job_id)
+    if not claimed:
+        return job
+    spec = job.criteria
+    criteria = LinkCriteria.from_json(spec["criteria"])
+    estimate = Estimate(
+        delay=timedelta(seconds=spec["delay_seconds"]) if spec.get("delay_seconds") is not None else None,
+        fixed=datetime.fromisoformat(spec["fixed"]) if spec.get("fixed") else None,
+    )
+    try:
+        start = job.scanned_up_to_id
+        while start < job.max_order_id:
+            end = start + LINK_JOB_CHUNK_IDS
+            with transaction.atomic():
+                linked = _link(
+                    orders_matching(criteria).filter(id__gt=start, id__lte=end),
+                    incident=job.incident,
+                    reason=spec["reason"],
+                    estimate=estimate,
+                    actor=job.created_by,
+                )
+                LinkJob.objects.filter(pk=job.pk).update(scanned_up_to_id=end, linked=F("linked") + linked)
+            start = end
+        with transaction.atomic():
+            job.refresh_from_db()
+            job.state, job.finished_at = LinkJobState.DONE, timezone.now()
+            job.save(update_fields=["state", "finished_at"])
+            _record(job.incident, job.created_by, job.linked, "批量任务", "background job")
+    except Exception as error:
+        LinkJob.objects.filter(pk=job.pk).update(
+            state=LinkJobState.FAILED, error=f"{type(error).__name__}: {error}"[:2000]
+        )
+        logger.exception("link job failed", extra={"job": job.pk})
+        raise
+    logger.info("link job done", extra={"job": job.pk, "linked": job.linked})
+    return job

@@ -1,0 +1,284 @@
+"""Writes for incidents: declare, move through the lifecycle, post updates.
+
+Every service writes its timeline row in the same transaction as the change and
+announces public rows through ``incidents.hooks`` once the transaction commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed
+
+from components.services import component_statuses_recompute
+from incidents.hooks import announce_public_update
+from incidents.markdown import render_markdown
+from incidents.models import (
+    Incident,
+    IncidentCategory,
+    IncidentComponent,
+    IncidentStatus,
+    IncidentUpdate,
+    UpdateKind,
+    Visibility,
+)
+
+logger = logging.getLogger(__name__)
+
+DECLARE_PERMISSION = "incidents.add_incident"
+TRANSITIONS = ("acknowledge", "investigate", "identify", "monitor", "resolve", "close", "reopen")
+# What the public sees by default; staff can override per transition.
+PUBLIC_BY_DEFAULT = {"investigate", "identify", "monitor", "resolve", "reopen"}
+
+
+class IncidentError(Exception):
+    """A refused request, with a message fit to show the person who made it."""
+
+
+def _timeline(
+    *,
+    incident: Incident,
+    kind: str,
+    visibility: str,
+    author: AbstractBaseUser | None,
+    body_zh: str = "",
+    body_en: str = "",
+    from_status: str = "",
+    notify_customers: bool = False,
+) -> IncidentUpdate:
+    update = IncidentUpdate.objects.create(
+        incident=incident,
+        kind=kind,
+        visibility=visibility,
+        status=incident.status,
+        from_status=from_status,
+        body_zh=body_zh,
+        body_en=body_en,
+        body_zh_html=render_markdown(body_zh) if body_zh else "",
+        body_en_html=render_markdown(body_en) if body_en else "",
+        notify_customers=notify_customers and visibility == Visibility.PUBLIC,
+        author=author,
+    )
+    if visibility == Visibility.PUBLIC:
+        announce_public_update(update.pk)
+    return update
+
+
+def incident_declare(
+    *,
+    actor: AbstractBaseUser,
+    category: IncidentCategory,
+    title_zh: str,
+    severity: int,
+    title_en: str = "",
+    summary_zh: str = "",
+    summary_en: str = "",
+    description: str = "",
+    commander: AbstractBaseUser | None = None,
+    impact_started_at: datetime | None = None,
+    estimated_recovery_at: datetime | None = None,
+    response_target: timedelta | None = None,
+    recovery_target: timedelta | None = None,
+    component_impacts: Mapping[int, str] | None = None,
+    notify_customers: bool = True,
+) -> Incident:
+    """Open an incident with its targets, components and a public "declared" row.
+
+    Targets default to the category's and fall due counted from the report;
+    atomic: the incident, its components' statuses and the timeline row commit together.
+    """
+    if not actor.has_perm(DECLARE_PERMISSION):
+        raise PermissionDenied(_("You may not declare incidents."))
+    now = timezone.now()
+    response_target = response_target if response_target is not None else category.response_target
+    recovery_target = recovery_target if recovery_target is not None else category.recovery_target
+    with transaction.atomic():
+        incident = Incident.objects.create(
+            category=category,
+            severity=severity,
+            title_zh=title_zh,
+            title_en=title_en,
+            summary_zh=summary_zh,
+            summary_en=summary_en,
+            description=description,
+            commander=commander,
+            impact_started_at=impact_started_at or now,
+            reported_at=now,
+            estimated_recovery_at=estimated_recovery_at,
+            response_target=response_target,
+            recovery_target=recovery_target,
+            response_due_at=now + response_target if response_target is not None else None,
+            recovery_due_at=now + recovery_target if recovery_target is not None else None,
+            created_by=actor,
+        )
+        if component_impacts:
+            _set_component_impacts(incident, component_impacts)
+        _timeline(
+            incident=incident,
+            kind=UpdateKind.DECLARED,
+            visibility=Visibility.PUBLIC,
+            author=actor,
+            body_zh=summary_zh or title_zh,
+            body_en=summary_en or title_en,
+            notify_customers=notify_customers,
+        )
+    logger.info("incident declared", extra={"incident": incident.pk, "category": category.code, "severity": severity})
+    return incident
+
+
+def _set_component_impacts(incident: Incident, impacts: Mapping[int, str]) -> None:
+    previous = set(incident.component_impacts.values_list("component_id", flat=True))
+    incident.component_impacts.exclude(component_id__in=list(impacts)).delete()
+    for component_id, impact in impacts.items():
+        IncidentComponent.objects.update_or_create(
+            incident=incident, component_id=component_id, defaults={"impact": impact}
+        )
+    component_statuses_recompute(component_ids=previous | set(impacts), reason=f"{incident.reference}")
+
+
+def incident_set_components(*, incident_id: int, actor: AbstractBaseUser, impacts: Mapping[int, str]) -> None:
+    """Replace the incident's affected components and their impact; statuses follow at once."""
+    if not actor.has_perm("incidents.manage_incident"):
+        raise PermissionDenied(_("You may not command incidents."))
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        _set_component_impacts(incident, impacts)
+        names = ", ".join(str(component) for component in incident.components.order_by("pk"))
+        _timeline(
+            incident=incident,
+            kind=UpdateKind.UPDATE,
+            visibility=Visibility.INTERNAL,
+            author=actor,
+            body_zh=f"受影响组件:{names or '无'}",
+            body_en=f"Affected components: {names or 'none'}",
+        )
+
+
+def incident_transition(
+    *,
+    incident_id: int,
+    action: str,
+    actor: AbstractBaseUser,
+    body_zh: str = "",
+    body_en: str = "",
+    visibility: str | None = None,
+    notify_customers: bool | None = None,
+) -> Incident:
+    """Move the incident along its lifecycle and write the timeline row.
+
+    Locks the incident row first, so of two concurrent transitions one wins and
+    the other gets ``IncidentError`` naming the state it found. Permission and
+    conditions come from the transition on the model.
+    """
+    if action not in TRANSITIONS:
+        raise IncidentError(_("Unknown action “%(action)s”.") % {"action": action})
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        method = getattr(incident, action)
+        if not can_proceed(method, check_conditions=False):
+            raise IncidentError(
+                _("The incident is %(status)s now; it cannot be moved with “%(action)s”.")
+                % {"status": incident.get_status_display(), "action": action}
+            )
+        if not method._django_fsm.has_transition_perm(incident, incident.status, actor):
+            raise PermissionDenied(_("You may not %(action)s this incident.") % {"action": action})
+        if not can_proceed(method):
+            raise IncidentError(
+                _("Closing needs the post-incident review: root cause, measures taken and improvements.")
+            )
+        previous = incident.status
+        method()
+        _stamp_milestones(incident, action)
+        incident.save()
+        if action in ("resolve", "reopen"):
+            component_statuses_recompute(
+                component_ids=incident.component_impacts.values_list("component_id", flat=True),
+                reason=f"{incident.reference} {action}",
+            )
+        public = action in PUBLIC_BY_DEFAULT if visibility is None else visibility == Visibility.PUBLIC
+        _timeline(
+            incident=incident,
+            kind=UpdateKind.TRANSITION,
+            visibility=Visibility.PUBLIC if public else Visibility.INTERNAL,
+            author=actor,
+            from_status=previous,
+            body_zh=body_zh,
+            body_en=body_en,
+            notify_customers=(action == "resolve") if notify_customers is None else notify_customers,
+        )
+    logger.info(
+        "incident transition",
+        extra={"incident": incident.pk, "action": action, "from_status": previous, "to_status": incident.status},
+    )
+    return incident
+
+
+def _stamp_milestones(incident: Incident, action: str) -> None:
+    now = timezone.now()
+    if action in ("acknowledge", "investigate") and incident.acknowledged_at is None:
+        incident.acknowledged_at = now
+        if incident.response_due_at is not None:
+            incident.response_met = now <= incident.response_due_at
+    elif action == "monitor" and incident.mitigated_at is None:
+        incident.mitigated_at = now
+    elif action == "resolve":
+        incident.resolved_at = now
+        if incident.mitigated_at is None:
+            incident.mitigated_at = now
+        if incident.recovery_due_at is not None:
+            incident.recovery_met = now <= incident.recovery_due_at
+    elif action == "close":
+        incident.closed_at = now
+    elif action == "reopen":
+        incident.resolved_at = None
+        incident.recovery_met = False if incident.recovery_due_at and now > incident.recovery_due_at else None
+
+
+_UNSET: Any = object()
+
+
+def incident_post_update(
+    *,
+    incident_id: int,
+    actor: AbstractBaseUser,
+    body_zh: str,
+    body_en: str = "",
+    visibility: str = Visibility.PUBLIC,
+    notify_customers: bool | None = None,
+    estimated_recovery_at: datetime | None = _UNSET,
+) -> IncidentUpdate:
+    """Add a timeline entry; with ``estimated_recovery_at`` it also moves the public estimate.
+
+    Public entries notify customers by default (an estimate change always
+    counts as one); internal entries never do.
+    """
+    if not actor.has_perm("incidents.manage_incident"):
+        raise PermissionDenied(_("You may not command incidents."))
+    if not body_zh.strip():
+        raise IncidentError(_("Write the update in Chinese at least."))
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        if incident.status == IncidentStatus.CLOSED:
+            raise IncidentError(_("The incident is closed; declare a new incident for new trouble."))
+        kind = UpdateKind.UPDATE
+        if estimated_recovery_at is not _UNSET and estimated_recovery_at != incident.estimated_recovery_at:
+            incident.estimated_recovery_at = estimated_recovery_at
+            incident.save(update_fields=["estimated_recovery_at", "updated_at"])
+            kind = UpdateKind.ESTIMATE
+        return _timeline(
+            incident=incident,
+            kind=kind,
+            visibility=visibility,
+            author=actor,
+            body_zh=body_zh,
+            body_en=body_en,
+            notify_customers=True if notify_customers is None else notify_customers,
+        )
