@@ -239,6 +239,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "core.api.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parcel incident platform API",
@@ -249,6 +250,11 @@ SPECTACULAR_SETTINGS = {
     # Served by us: no CDN is reachable from a locked-down network.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ParcelStatusEnum": "orders.models.ParcelStatus",
+        "IncidentStatusEnum": "incidents.models.IncidentStatus",
+        "ComponentStatusEnum": "components.models.ComponentStatus",
+    },
 }
 # Largest batch the order-ingest endpoint accepts; the whole batch is validated
 # and written in one transaction, so this bounds request memory and lock time.

@@ -10,6 +10,7 @@ admin.site.index_title = _("Workspace")
 api_v1 = [
     path("", include("customers.api_urls")),
     path("", include("orders.api_urls")),
+    path("", include("incidents.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

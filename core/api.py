@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
-from rest_framework.views import APIView
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler
+
+from core.errors import DomainError
 
 
 class RequiredPermissions(BasePermission):
@@ -23,3 +28,10 @@ class RequiredPermissions(BasePermission):
         if method not in required:
             return False
         return user.has_perms(required[method])
+
+
+def api_exception_handler(error: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, plus: a refused business rule is a 400 (or 409) with its message."""
+    if isinstance(error, DomainError):
+        return Response({"detail": str(error)}, status=error.status_code)
+    return exception_handler(error, context)

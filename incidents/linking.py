@@ -204,6 +204,10 @@ class ListReport:
     def ok(self) -> bool:
         return not (self.malformed or self.unknown)
 
+    @property
+    def to_link_count(self) -> int:
+        return len(self.to_link)
+
 
 def parse_tracking_list(text: str) -> list[str]:
     """Tracking numbers from pasted text or a CSV file: one per line, first column,

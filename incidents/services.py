@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from components.services import component_statuses_recompute
+from core.errors import ConflictError, DomainError
 from incidents.hooks import announce_public_update
 from incidents.markdown import render_markdown
 from incidents.models import (
@@ -39,8 +40,12 @@ TRANSITIONS = ("acknowledge", "investigate", "identify", "monitor", "resolve", "
 PUBLIC_BY_DEFAULT = {"investigate", "identify", "monitor", "resolve", "reopen"}
 
 
-class IncidentError(Exception):
+class IncidentError(DomainError):
     """A refused request, with a message fit to show the person who made it."""
+
+
+class IncidentConflict(IncidentError, ConflictError):
+    """The incident is no longer in a state that allows the request."""
 
 
 def _timeline(
@@ -184,7 +189,7 @@ def incident_transition(
         incident = Incident.objects.select_for_update().get(pk=incident_id)
         method = getattr(incident, action)
         if not can_proceed(method, check_conditions=False):
-            raise IncidentError(
+            raise IncidentConflict(
                 _("The incident is %(status)s now; it cannot be moved with “%(action)s”.")
                 % {"status": incident.get_status_display(), "action": action}
             )

@@ -126,3 +126,8 @@ def _wait_until(condition, *, timeout: float, process: subprocess.Popen, log: st
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"Celery worker did not start; its log:\n{Path(log).read_text()[-3000:]}")
         time.sleep(0.2)
+
+
+@pytest.fixture
+def manager_client(db) -> APIClient:
+    return client_with_role(roles.INCIDENT_MANAGER)

@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from components.models import Maintenance, ServiceComponent
+from core.api import RequiredPermissions
+from incidents import linking
+from incidents.models import AffectedOrder, Incident, LinkJob
+from incidents.serializers import (
+    AffectedOrderSerializer,
+    IncidentDeclareSerializer,
+    IncidentSerializer,
+    IncidentUpdateCreateSerializer,
+    IncidentUpdateSerializer,
+    LinkCriteriaSerializer,
+    LinkJobSerializer,
+    LinkPreviewSerializer,
+    LinkResultSerializer,
+    LinkTrackingNumbersSerializer,
+    ListReportSerializer,
+    MaintenanceSerializer,
+    ServiceComponentSerializer,
+    TransitionSerializer,
+)
+from incidents.services import incident_declare, incident_post_update, incident_transition
+
+VIEW = ["incidents.view_incident"]
+MANAGE = ["incidents.view_incident", "incidents.manage_incident"]
+
+
+def _incident(incident_id: int) -> Incident:
+    return get_object_or_404(
+        Incident.objects.select_related("category", "commander").prefetch_related("component_impacts"), pk=incident_id
+    )
+
+
+def _estimate(data: dict[str, Any]) -> linking.Estimate:
+    delay = data.get("delay_hours")
+    return linking.Estimate(delay=timedelta(hours=delay) if delay is not None else None, fixed=data.get("new_estimate"))
+
+
+class IncidentListApi(generics.ListAPIView):
+    """List incidents (newest first) or declare one."""
+
+    permission_classes = [RequiredPermissions]
+    required_permissions = {"GET": VIEW, "POST": ["incidents.add_incident"]}
+    serializer_class = IncidentSerializer
+    queryset = (
+        Incident.objects.select_related("category", "commander")
+        .prefetch_related("component_impacts")
+        .order_by("-reported_at", "-id")
+    )
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        incidents = super().get_queryset()
+        wanted = self.request.query_params.get("status")
+        return incidents.filter(status=wanted) if wanted else incidents
+
+    @extend_schema(request=IncidentDeclareSerializer, responses={201: IncidentSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = IncidentDeclareSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        impacts = {row["component"].pk: row["impact"] for row in data.pop("components")}
+        incident = incident_declare(actor=request.user, component_impacts=impacts, **data)
+        return Response(IncidentSerializer(_incident(incident.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class IncidentDetailApi(APIView):
+    permission_classes = [RequiredPermissions]
+    required_permissions = {"GET": VIEW}
+
+    @extend_schema(responses=IncidentSerializer)
+    def get(self, request: Request, incident_id: int) -> Response:
+        return Response(IncidentSerializer(_incident(incident_id)).data)
+
+
+class IncidentUpdatesApi(generics.ListAPIView):
+    """The whole timeline (staff see internal entries too), or post an update."""
+
+    permission_classes = [RequiredPermissions]
+    required_permissions = {"GET": VIEW, "POST": MANAGE}
+    serializer_class = IncidentUpdateSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return _incident(self.kwargs["incident_id"]).updates.select_related("author").order_by("-created_at", "-id")
+
+    @extend_schema(request=IncidentUpdateCreateSerializer, responses={201: IncidentUpdateSerializer})
+    def post(self, request: Request, incident_id: int) -> Response:
+        serializer = IncidentUpdateCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        update = incident_post_update(
+            incident_id=_incident(incident_id).pk, actor=request.user, **serializer.validated_data
+        )
+        return Response(IncidentUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
+
+
+class IncidentTransitionApi(APIView):
+    permission_classes = [RequiredPermissions]
+    required_permissions = {"POST": MANAGE}
+
+    @extend_schema(
+        request=TransitionSerializer,
+        responses={
+            200: IncidentSerializer,
+            409: OpenApiResponse(
+                description="The incident's state does not allow it (e.g. another person moved it first)."
+            ),
+        },
+    )
+    def post(self, request: Request, incident_id: int) -> Response:
+        serializer = TransitionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        incident = incident_transition(
+            incident_id=_incident(incident_id).pk, actor=request.user, **serializer.validated_data
+        )
+        return Response(IncidentSerializer(_incident(incident.pk)).data)
+
+
+class AffectedOrderListApi(generics.ListAPIView):
+    permission_classes = [RequiredPermissions]
+    required_permissions = {"GET": ["incidents.view_incident", "incidents.view_affectedorder"]}
+    serializer_class = AffectedOrderSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        incident = _incident(self.kwargs["incident_id"])
+        return AffectedOrder.objects.filter(incident=incident).select_related("order", "linked_by").order_by("id")
+
+
+class LinkByCriteriaApi(APIView):
+    """Preview or link the orders matching criteria. Large sets run as a job (202)."""
+
+    permission_classes = [RequiredPermissions]
+    required_permissions = {"POST": MANAGE}
+
+    @extend_schema(request=LinkCriteriaSerializer, responses={200: LinkResultSerializer, 202: LinkJobSerializer})
+    def post(self, request: Request, incident_id: int) -> Response:
+        serializer = LinkCriteriaSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        incident = _incident(incident_id)
+        criteria = linking.LinkCriteria(**{key: data[key] for key in linking.LinkCriteria.__dataclass_fields__})
+        preview = linking.incident_link_preview(incident=incident, criteria=criteria)
+        if data["preview"]:
+            return Response(LinkPreviewSerializer(preview).data)
+        options = {
+            "incident": incident,
+            "criteria": criteria,
+            "reason": data["reason"],
+            "estimate": _estimate(data),
+            "actor": request.user,
+        }
+        if preview.matching > linking.SYNCHRONOUS_LINK_LIMIT:
+            job = linking.link_job_start(**options)
+            return Response(LinkJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        return Response({"linked": linking.incident_link_orders(**options)})
+
+
+class LinkByTrackingNumbersApi(APIView):
+    """Link a list of tracking numbers; a list with unknown or malformed numbers links nothing (400 with the report)."""
+
+    permission_classes = [RequiredPermissions]
+    required_permissions = {"POST": MANAGE}
+
+    @extend_schema(
+        request=LinkTrackingNumbersSerializer, responses={200: ListReportSerializer, 400: ListReportSerializer}
+    )
+    def post(self, request: Request, incident_id: int) -> Response:
+        serializer = LinkTrackingNumbersSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        report = linking.incident_link_tracking_numbers(
+            incident=_incident(incident_id),
+            tracking_numbers=[number.strip().upper() for number in data["tracking_numbers"]],
+            reason=data["reason"],
+            estimate=_estimate(data),
+            actor=request.user,
+        )
+        return Response(
+            ListReportSerializer(report).data, status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST
+        )
+
+
+class LinkJobApi(generics.RetrieveAPIView):
+    permission_classes = [RequiredPermissions]
+    required_permissions = {"GET": VIEW}
+    serializer_class = LinkJobSerializer
+    queryset = LinkJob.objects.all()
+    lookup_url_kwarg = "job_id"
+
+
+class ComponentListApi(generics.ListAPIView):
+    permission_classes = [RequiredPermissions]
+    required_permissions = {"GET": ["components.view_servicecomponent"]}
+    serializer_class = ServiceComponentSerializer
+    queryset = ServiceComponent.objects.select_related("group").order_by("group__position", "position", "id")
+
+
+class MaintenanceListApi(generics.ListAPIView):
+    permission_classes = [RequiredPermissions]
+    required_permissions = {"GET": ["components.view_maintenance"]}
+    serializer_class = MaintenanceSerializer
+    queryset = Maintenance.objects.prefetch_related("components").order_by("-starts_at")
