@@ -16,6 +16,14 @@ class Bilingual:
             return english
         return getattr(self, f"{field}_zh")
 
+    @property
+    def localized_title(self) -> str:
+        return self.localized("title")
+
+    @property
+    def localized_name(self) -> str:
+        return self.localized("name")
+
 
 class ComponentStatus(models.TextChoices):
     # Ordered from best to worst; an incident's impact never improves a status.

@@ -35,6 +35,11 @@ _COMMAND_INCIDENTS = [
     "incidents.change_incident",
     "incidents.manage_incident",
     "incidents.view_targetalert",
+    # The affected-components inline on the incident page.
+    "incidents.view_incidentcomponent",
+    "incidents.add_incidentcomponent",
+    "incidents.change_incidentcomponent",
+    "incidents.delete_incidentcomponent",
     "components.add_maintenance",
     "components.change_maintenance",
     "components.change_servicecomponent",

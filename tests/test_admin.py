@@ -7,15 +7,35 @@ from django.contrib import admin
 from django.urls import reverse
 
 from core import roles
-from tests.factories import CustomerFactory, OrderFactory, TrackingEventFactory, UserFactory
+from tests.factories import CustomerFactory, OrderFactory, TrackingEventFactory, UserFactory, declare_incident
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def sample_rows():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from components.models import ComponentGroup, Maintenance, ServiceComponent
+    from incidents.linking import LinkCriteria, incident_link_orders
+    from incidents.models import LinkJob
+    from incidents.targets import incident_targets_check
+
     event = TrackingEventFactory()
-    return {"customer": event.order.customer, "order": event.order, "trackingevent": event}
+    group = ComponentGroup.objects.create(name_zh="信息系统")
+    component = ServiceComponent.objects.create(name_zh="运单查询", group=group)
+    incident = declare_incident(component_impacts={component.pk: "major_outage"})
+    manager = UserFactory(role=roles.INCIDENT_MANAGER)
+    incident_link_orders(incident=incident, criteria=LinkCriteria(hubs=[event.order.hub]), actor=manager)
+    incident_targets_check(now=timezone.now() + timedelta(hours=5))
+    LinkJob.objects.create(incident=incident, criteria={"criteria": {"hubs": ["x"]}, "reason": "delayed"})
+    maintenance = Maintenance.objects.create(
+        title_zh="升级", starts_at=timezone.now(), ends_at=timezone.now() + timedelta(hours=1)
+    )
+    maintenance.components.add(component)
+    return {"customer": event.order.customer, "order": event.order, "trackingevent": event, "incident": incident}
 
 
 def test_every_registered_model_has_working_changelist_add_and_change_pages(admin_client, sample_rows):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -8,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from customers.models import Customer
+from incidents.models import AffectedOrder, Incident
 from orders.models import Order, TrackingEvent
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +25,8 @@ def snapshot() -> tuple:
         Customer.objects.count(),
         TrackingEvent.objects.count(),
         sorted(get_user_model().objects.values_list("username", flat=True)),
+        list(Incident.objects.order_by("id").values_list("title_zh", "status")),
+        AffectedOrder.objects.count(),
     )
 
 
@@ -83,3 +87,13 @@ def test_seed_demo_refuses_production():
     with pytest.raises(CommandError, match="refuses to run in production"):
         call_command("seed_demo", stdout=StringIO())
     assert not get_user_model().objects.exists()
+
+
+def test_seed_demo_has_an_open_incident_with_affected_parcels():
+    call_command("seed_demo", stdout=StringIO())
+
+    open_incident = Incident.objects.get(status="investigating")
+    assert open_incident.affected_orders.count() > 0
+    assert all(
+        link.new_estimate - link.original_promise == timedelta(hours=48) for link in open_incident.affected_orders.all()
+    )

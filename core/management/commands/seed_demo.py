@@ -43,6 +43,7 @@ class Command(BaseCommand):
             return
         self._seed_users()
         self._seed_parcels()
+        self._seed_incidents()
 
     def _seed_scale(self, *, orders: int, prefix: str) -> None:
         if orders < 1:
@@ -108,3 +109,12 @@ class Command(BaseCommand):
             "ordered_at": order.created_at,
             "events": demo.demo_tracking_events(order),
         }
+
+    def _seed_incidents(self) -> None:
+        from core.demo_incidents import seed_demo_incidents
+
+        created = seed_demo_incidents(
+            manager=get_user_model().objects.get(username="manager"),
+            supervisor=get_user_model().objects.get(username="supervisor"),
+        )
+        self.stdout.write(f"Demo incidents: {created} created." if created else "Demo incidents: already there.")
