@@ -18,28 +18,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parcel_bench")
-os.environ["DATABASE_URL"] = SERVER_URL
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    name = SERVER_URL.rsplit("/", 1)[1]
-    admin_url = SERVER_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _scratch import setup_django_on_scratch_database, vacuum
 
 
 def empty_tables() -> None:
@@ -47,8 +32,7 @@ def empty_tables() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE orders_trackingevent, orders_order, customers_customer RESTART IDENTITY CASCADE")
-        cursor.execute("VACUUM ANALYZE customers_customer")
-        cursor.execute("VACUUM ANALYZE orders_order")
+    vacuum("customers_customer", "orders_order")
 
 
 def prepared_copy_buffers(orders: int, prefix: str) -> tuple[str, str]:
@@ -104,15 +88,9 @@ def main() -> None:
     arguments = parser.parse_args()
     prefix = "BN"
 
-    recreate_database()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    setup_django_on_scratch_database()
     from orders.models import Order
 
-    call_command("migrate", verbosity=0)
     customers, orders = prepared_copy_buffers(arguments.orders, prefix)
 
     ours, baseline = [], []

@@ -35,6 +35,16 @@ def _reference_data(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """Services called directly speak English in tests; requests still pick their
+    language (Chinese by default) through LocaleMiddleware."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     cache.clear()
     yield
