@@ -252,11 +252,14 @@ class IncidentAdmin(admin.ModelAdmin):
         return {
             "may_manage": may_manage,
             "transition_actions": actions,
-            "transition_form": TransitionForm(),
-            "update_form": UpdateForm(initial={"estimated_recovery_at": incident.estimated_recovery_at}),
-            "criteria_form": LinkCriteriaForm(),
-            "list_form": TrackingListForm(),
-            "shift_form": ShiftForm(),
+            # Several forms share field names; distinct ids keep their labels apart.
+            "transition_form": TransitionForm(auto_id="transition_%s"),
+            "update_form": UpdateForm(
+                auto_id="update_%s", initial={"estimated_recovery_at": incident.estimated_recovery_at}
+            ),
+            "criteria_form": LinkCriteriaForm(auto_id="criteria_%s"),
+            "list_form": TrackingListForm(auto_id="list_%s"),
+            "shift_form": ShiftForm(auto_id="shift_%s"),
             "affected_total": sum(counts.values()),
             "affected_by_reason": [
                 (reason_labels.get(reason, reason), count)

@@ -206,7 +206,7 @@ def test_update_needs_chinese_text(manager):
         incident_post_update(incident_id=incident.pk, actor=manager, body_zh="  ")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_public_hook_fires_after_commit_once_per_public_row_and_never_for_internal():
     received = []
 
@@ -229,7 +229,7 @@ def test_public_hook_fires_after_commit_once_per_public_row_and_never_for_intern
     assert internal.pk not in received
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_transitions_resolve_one_way_and_the_loser_is_told():
     manager = UserFactory(role=roles.INCIDENT_MANAGER)
     incident = declare_incident(actor=manager)

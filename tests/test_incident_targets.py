@@ -78,7 +78,7 @@ def test_recovery_missed_is_raised_for_an_unresolved_incident(incident, commande
     assert Incident.objects.get(pk=incident.pk).recovery_met is False
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_beat_processes_raise_each_alert_once():
     import threading
 

@@ -13,7 +13,7 @@ def browser():
         yield browser
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("device", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
 def test_home_page_is_chinese_for_a_chinese_browser_and_switches_to_english(browser, live_server, device, viewport):
     page = browser.new_page(viewport=viewport, locale="zh-CN")
@@ -32,7 +32,7 @@ def test_home_page_is_chinese_for_a_chinese_browser_and_switches_to_english(brow
     page.close()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_admin_sign_in_reaches_the_workspace(browser, live_server, admin_user):
     page = browser.new_page(viewport=DESKTOP, locale="zh-CN")
     page.goto(live_server.url + "/admin/")

@@ -10,7 +10,7 @@ from core.models import WorkerHeartbeat
 from core.tasks import record_worker_heartbeat
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_heartbeat_task_runs_on_a_real_worker_and_health_turns_green(celery_worker, client):
     # given no heartbeat (the worker's own one at start-up is cleared)
     WorkerHeartbeat.objects.all().delete()
