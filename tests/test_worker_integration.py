@@ -24,3 +24,24 @@ def test_heartbeat_task_runs_on_a_real_worker_and_health_turns_green(celery_work
     heartbeat = WorkerHeartbeat.objects.get()
     assert heartbeat.worker.startswith("celery@")
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_large_link_runs_as_a_job_on_the_worker_and_reports_progress(celery_worker, settings):
+    from core import roles
+    from incidents.linking import LinkCriteria, link_job_start
+    from incidents.models import AffectedOrder, LinkJob
+    from tests.factories import OrderFactory, UserFactory, declare_incident
+
+    manager = UserFactory(role=roles.INCIDENT_MANAGER)
+    incident = declare_incident(actor=manager)
+    OrderFactory.create_batch(5, hub="武汉转运中心")
+
+    job = link_job_start(incident=incident, criteria=LinkCriteria(hubs=["武汉转运中心"]), actor=manager)
+
+    deadline = time.monotonic() + 20
+    while LinkJob.objects.get(pk=job.pk).state != "done" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    job.refresh_from_db()
+    assert (job.state, job.linked, job.progress_percent) == ("done", 5, 100)
+    assert AffectedOrder.objects.filter(incident=incident).count() == 5
