@@ -165,6 +165,11 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
     },
+    "notification-sweeper": {
+        "task": "notifications.tasks.sweep_notifications",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
     "maintenance-windows": {
         "task": "components.tasks.advance_maintenances",
         "schedule": timedelta(minutes=1),
@@ -281,6 +286,15 @@ TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID")
 # Points the real SDK at a stand-in server (tests, benchmarks, the demo).
 TWILIO_API_BASE_URL = env.url("TWILIO_API_BASE_URL", ("http", "https"))
 SMS_ENABLED = bool(TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)
+TWILIO_TIMEOUT_SECONDS = env.int("TWILIO_TIMEOUT_SECONDS", 10, minimum=1)
+# Shared by all workers (a token bucket in Redis); Twilio queues beyond its own limit.
+SMS_RATE_PER_SECOND = env.int("SMS_RATE_PER_SECOND", 30, minimum=1)
+# Non-critical SMS wait for the end of quiet hours, local time (hour of day).
+QUIET_HOURS_START = env.int("QUIET_HOURS_START", 22, minimum=0)
+QUIET_HOURS_END = env.int("QUIET_HOURS_END", 8, minimum=0)
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", 8, minimum=1)
+# A row claimed longer ago than this (worker killed mid-send) is handed out again.
+NOTIFICATION_LEASE = timedelta(seconds=env.int("NOTIFICATION_LEASE_SECONDS", 300, minimum=30))
 
 # --- Logging ----------------------------------------------------------------------
 LOG_LEVEL = env.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
@@ -304,6 +318,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "celery": {"level": "INFO"},
+        # aiosmtpd (the local SMTP stand-in) logs every SMTP verb at INFO.
+        "mail.log": {"level": "WARNING"},
     },
 }
 

@@ -29,8 +29,12 @@ _VIEW_INCIDENTS = [
     "components.view_maintenance",
     "components.view_componentstatuschange",
 ]
+_VIEW_NOTIFICATIONS = ["notifications.view_notification", "notifications.view_notificationtemplate"]
 _COMMAND_INCIDENTS = [
     *_VIEW_INCIDENTS,
+    *_VIEW_NOTIFICATIONS,
+    # Retrying failed messages is a change of their status.
+    "notifications.change_notification",
     "incidents.add_incident",
     "incidents.change_incident",
     "incidents.manage_incident",
@@ -49,6 +53,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     CUSTOMER_SERVICE_AGENT: [
         *_VIEW_PARCELS,
         *_VIEW_INCIDENTS,
+        *_VIEW_NOTIFICATIONS,
         # Agents record a customer's consent change made on the phone.
         "customers.change_customer",
     ],
@@ -62,6 +67,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_COMMAND_INCIDENTS,
         "incidents.close_incident",
         "incidents.change_incidentcategory",
+        "notifications.change_notificationtemplate",
         "components.add_servicecomponent",
         "components.add_componentgroup",
         "components.change_componentgroup",

@@ -17,9 +17,23 @@ class CustomerForm(forms.ModelForm):
         return normalize_phone(self.cleaned_data["phone"])
 
 
+class MessageHistoryInline(admin.TabularInline):
+    from notifications.models import Notification as model
+
+    verbose_name_plural = _("Messages sent to this customer")
+    fields = ["created_at", "channel", "event_type", "status", "subject", "body"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ["-created_at"]
+    show_change_link = True
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     form = CustomerForm
+    inlines = [MessageHistoryInline]
     list_display = ["name", "external_id", "phone", "email", "language", "sms_consent", "email_consent", "created_at"]
     list_filter = ["language", "sms_consent", "email_consent"]
     search_fields = ["name", "phone", "email", "external_id"]

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from core.bulk import insert_from_select
 from incidents.models import AffectedOrder, AffectedReason, Incident, LinkJob, LinkJobState, UpdateKind, Visibility
 from incidents.services import IncidentError, _timeline
+from notifications.services import incident_affected_customers_notify
 from orders.models import Order
 
 logger = logging.getLogger(__name__)
@@ -154,6 +155,11 @@ def _link(
     )
 
 
+def _notify(incident: Incident, notify: bool) -> None:
+    if notify and incident.is_open:
+        incident_affected_customers_notify(incident=incident)
+
+
 def incident_link_orders(
     *,
     incident: Incident,
@@ -161,6 +167,7 @@ def incident_link_orders(
     reason: str = AffectedReason.DELAYED,
     estimate: Estimate = Estimate(),
     actor: AbstractBaseUser,
+    notify: bool = True,
 ) -> int:
     """Link every order matching ``criteria`` in one statement; returns how many were new.
 
@@ -170,6 +177,7 @@ def incident_link_orders(
     with transaction.atomic():
         linked = _link(orders_matching(criteria), incident=incident, reason=reason, estimate=estimate, actor=actor)
         _record(incident, actor, linked, _("by criteria"), _("by criteria"))
+        _notify(incident, notify)
     logger.info("orders linked", extra={"incident": incident.pk, "linked": linked, "criteria": criteria.as_json()})
     return linked
 
@@ -256,6 +264,7 @@ def incident_link_tracking_numbers(
     reason: str = AffectedReason.DELAYED,
     estimate: Estimate = Estimate(),
     actor: AbstractBaseUser,
+    notify: bool = True,
 ) -> ListReport:
     """Check the list, then link it atomically — or, if any line is malformed or
     unknown, link nothing and return the report. Duplicates and parcels already
@@ -273,6 +282,7 @@ def incident_link_tracking_numbers(
             actor=actor,
         )
         _record(incident, actor, report.linked, "按运单号清单", "from a tracking-number list")
+        _notify(incident, notify)
     return report
 
 
@@ -331,6 +341,7 @@ def link_job_start(
     reason: str = AffectedReason.DELAYED,
     estimate: Estimate = Estimate(),
     actor: AbstractBaseUser,
+    notify: bool = True,
 ) -> LinkJob:
     """Record a link job and queue it after commit; the admin polls its progress."""
     from incidents.tasks import run_link_job
@@ -344,6 +355,7 @@ def link_job_start(
             "reason": reason,
             "delay_seconds": estimate.delay.total_seconds() if estimate.delay is not None else None,
             "fixed": estimate.fixed.isoformat() if estimate.fixed else None,
+            "notify": notify,
         },
         total_orders=orders.count(),
         max_order_id=Order.objects.aggregate(top=Max("id"))["top"] or 0,
@@ -387,6 +399,7 @@ def link_job_run(*, job_id: int) -> LinkJob:
             job.state, job.finished_at = LinkJobState.DONE, timezone.now()
             job.save(update_fields=["state", "finished_at"])
             _record(job.incident, job.created_by, job.linked, "批量任务", "background job")
+            _notify(job.incident, spec.get("notify", True))
     except Exception as error:
         LinkJob.objects.filter(pk=job.pk).update(
             state=LinkJobState.FAILED, error=f"{type(error).__name__}: {error}"[:2000]

@@ -248,6 +248,8 @@ class IncidentUpdate(models.Model):
     body_zh_html = models.TextField(editable=False, blank=True)
     body_en_html = models.TextField(editable=False, blank=True)
     notify_customers = models.BooleanField(_("notify affected customers"), default=False)
+    notify_sms = models.BooleanField(_("by SMS"), default=False)
+    notify_email = models.BooleanField(_("by email"), default=False)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -31,6 +31,7 @@ from incidents.models import (
     UpdateKind,
     Visibility,
 )
+from notifications.services import incident_update_fan_out
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,16 @@ def _timeline(
     body_en: str = "",
     from_status: str = "",
     notify_customers: bool = False,
+    sms: bool | None = None,
+    email: bool | None = None,
 ) -> IncidentUpdate:
+    public = visibility == Visibility.PUBLIC
+    notify = notify_customers and public
+    # SMS costs money and interrupts: by default only for the news that changes a
+    # customer's plans. Email goes with every public update. Staff may override.
+    sms_by_default = kind == UpdateKind.ESTIMATE or (
+        kind == UpdateKind.TRANSITION and incident.status == IncidentStatus.RESOLVED
+    )
     update = IncidentUpdate.objects.create(
         incident=incident,
         kind=kind,
@@ -69,10 +79,14 @@ def _timeline(
         body_en=body_en,
         body_zh_html=render_markdown(body_zh) if body_zh else "",
         body_en_html=render_markdown(body_en) if body_en else "",
-        notify_customers=notify_customers and visibility == Visibility.PUBLIC,
+        notify_customers=notify,
+        notify_sms=notify and (sms_by_default if sms is None else sms),
+        notify_email=notify and (True if email is None else email),
         author=author,
     )
-    if visibility == Visibility.PUBLIC:
+    if public:
+        if update.notify_sms or update.notify_email:
+            incident_update_fan_out(update=update)
         announce_public_update(update.pk)
     return update
 
@@ -176,6 +190,8 @@ def incident_transition(
     body_en: str = "",
     visibility: str | None = None,
     notify_customers: bool | None = None,
+    sms: bool | None = None,
+    email: bool | None = None,
 ) -> Incident:
     """Move the incident along its lifecycle and write the timeline row.
 
@@ -218,6 +234,8 @@ def incident_transition(
             body_zh=body_zh,
             body_en=body_en,
             notify_customers=(action == "resolve") if notify_customers is None else notify_customers,
+            sms=sms,
+            email=email,
         )
     logger.info(
         "incident transition",
@@ -259,6 +277,8 @@ def incident_post_update(
     visibility: str = Visibility.PUBLIC,
     notify_customers: bool | None = None,
     estimated_recovery_at: datetime | None = _UNSET,
+    sms: bool | None = None,
+    email: bool | None = None,
 ) -> IncidentUpdate:
     """Add a timeline entry; with ``estimated_recovery_at`` it also moves the public estimate.
 
@@ -286,4 +306,6 @@ def incident_post_update(
             body_zh=body_zh,
             body_en=body_en,
             notify_customers=True if notify_customers is None else notify_customers,
+            sms=sms,
+            email=email,
         )

@@ -93,7 +93,7 @@ def agent_client(db) -> APIClient:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker):
+def celery_worker(django_db_setup, django_db_blocker, fake_twilio_server, smtp_server):
     """A real Celery worker process on the test database and a private Redis queue.
 
     Tests that use it need ``transactional_db`` so the worker sees their rows.
@@ -108,6 +108,9 @@ def celery_worker(django_db_setup, django_db_blocker):
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "QUIET_HOURS_START": "0",
+        "QUIET_HOURS_END": "0",
+        **provider_environment(fake_twilio_server, smtp_server),
     }
     log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
@@ -160,3 +163,61 @@ def _wait_until(condition, *, timeout: float, process: subprocess.Popen, log: st
 @pytest.fixture
 def manager_client(db) -> APIClient:
     return client_with_role(roles.INCIDENT_MANAGER)
+
+
+@pytest.fixture(scope="session")
+def fake_twilio_server():
+    from devtools.fake_twilio import FakeTwilio
+
+    server = FakeTwilio().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    from devtools.smtp_sink import SmtpSink
+
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+TWILIO_TEST_SID = "AC" + "0" * 32
+TWILIO_TEST_TOKEN = "test-auth-token"
+
+
+def provider_environment(twilio, smtp) -> dict[str, str]:
+    """The settings that point our transports at the local stand-ins."""
+    return {
+        "TWILIO_ACCOUNT_SID": TWILIO_TEST_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TEST_TOKEN,
+        "TWILIO_FROM_NUMBER": "+15005550006",
+        "TWILIO_API_BASE_URL": twilio.base_url,
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp.port),
+        "EMAIL_USE_TLS": "false",
+    }
+
+
+@pytest.fixture
+def providers(settings, fake_twilio_server, smtp_server):
+    """Twilio and SMTP stand-ins at the network boundary, emptied for this test."""
+    fake_twilio_server.messages.clear()
+    fake_twilio_server._scripts.clear()
+    fake_twilio_server.failure_rate = 0.0
+    fake_twilio_server.latency = 0.0
+    smtp_server.messages.clear()
+    smtp_server.refuse_next = 0
+    settings.TWILIO_ACCOUNT_SID = TWILIO_TEST_SID
+    settings.TWILIO_AUTH_TOKEN = TWILIO_TEST_TOKEN
+    settings.TWILIO_FROM_NUMBER = "+15005550006"
+    settings.TWILIO_API_BASE_URL = fake_twilio_server.base_url
+    settings.SMS_ENABLED = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = smtp_server.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_TIMEOUT = 5
+    settings.QUIET_HOURS_START = settings.QUIET_HOURS_END = 0  # no quiet hours unless a test sets them
+    return fake_twilio_server, smtp_server

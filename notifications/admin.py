@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from notifications.models import Channel, Notification, NotificationTemplate
+from notifications.rendering import PLACEHOLDERS, render, sms_size, template_placeholders
+from notifications.selectors import delivery_figures
+from notifications.services import notifications_retry_failed
+
+
+class NotificationTemplateForm(forms.ModelForm):
+    class Meta:
+        model = NotificationTemplate
+        fields = ["event_type", "channel", "language", "subject", "body"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for field in ("subject", "body"):
+            try:
+                template_placeholders(data.get(field) or "")
+            except ValidationError as error:
+                self.add_error(field, error)
+        return data
+
+
+@admin.register(NotificationTemplate)
+class NotificationTemplateAdmin(admin.ModelAdmin):
+    form = NotificationTemplateForm
+    list_display = ["event_type", "channel", "language", "subject", "size", "updated_at"]
+    list_filter = ["event_type", "channel", "language"]
+    readonly_fields = ["placeholders", "preview", "size"]
+    fields = ["event_type", "channel", "language", "subject", "body", "placeholders", "preview", "size"]
+
+    @admin.display(description=_("placeholders you may use"))
+    def placeholders(self, template: NotificationTemplate) -> str:
+        return format_html_join(" ", "<code>{{{}}}</code>", ((name,) for name in PLACEHOLDERS))
+
+    @admin.display(description=_("preview with sample values"))
+    def preview(self, template: NotificationTemplate) -> str:
+        if not template.pk:
+            return "—"
+        try:
+            subject, body = render(template.subject, PLACEHOLDERS), render(template.body, PLACEHOLDERS)
+        except ValidationError as error:
+            return format_html('<span class="errornote">{}</span>', " ".join(error.messages))
+        return format_html("<strong>{}</strong><pre style='white-space:pre-wrap'>{}</pre>", subject, body)
+
+    @admin.display(description=_("SMS length"))
+    def size(self, template: NotificationTemplate) -> str:
+        if template.channel != Channel.SMS or not template.pk:
+            return "—"
+        try:
+            measured = sms_size(render(template.body, PLACEHOLDERS))
+        except ValidationError:
+            return "—"
+        return _("%(characters)d characters, %(segments)d segment(s), %(encoding)s") % {
+            "characters": measured.characters,
+            "segments": measured.segments,
+            "encoding": measured.encoding,
+        }
+
+
+class IncidentFilter(admin.RelatedOnlyFieldListFilter):
+    pass
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "customer",
+        "channel",
+        "event_type",
+        "status",
+        "attempts",
+        "uncertain",
+        "created_at",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["status", "channel", "event_type", ("incident", IncidentFilter), "uncertain"]
+    list_select_related = ["customer"]
+    search_fields = ["=customer__external_id", "=recipient", "=provider_message_id", "=event_key"]
+    readonly_fields = [field.name for field in Notification._meta.fields]
+    actions = ["retry_failed"]
+    show_full_result_count = False
+    list_per_page = 100
+    change_list_template = "admin/notifications/notification/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the outbox is the record of what customers were told
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        incident_id = request.GET.get("incident__id__exact")
+        context = dict(extra_context or {})
+        if incident_id and incident_id.isdigit():
+            context["delivery_figures"] = delivery_figures(incident_id=int(incident_id))
+        return super().changelist_view(request, extra_context=context)
+
+    @admin.action(description=_("Retry the failed ones"), permissions=["change"])
+    def retry_failed(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        count = notifications_retry_failed(notifications=queryset)
+        messages.success(request, _("%(count)d messages will be sent again.") % {"count": count})

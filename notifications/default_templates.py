@@ -1,0 +1,74 @@
+"""The wording each event starts with; staff edit their copies in the admin.
+
+Chinese follows the carriers' emergency plans: tell customers quickly, the
+cause, the expected recovery time, and keep them updated (seed 000 §5).
+"""
+
+from __future__ import annotations
+
+SMS, EMAIL = "sms", "email"
+ZH, EN = "zh-hans", "en"
+
+DEFAULT_TEMPLATES: dict[tuple[str, str, str], tuple[str, str]] = {
+    ("incident_declared", SMS, ZH): (
+        "",
+        "【快递服务】因“{incident_title}”,您的包裹{tracking_number}可能延误,预计送达时间{new_estimate}。详情:{link} 回复TD退订",
+    ),
+    ("incident_declared", SMS, EN): (
+        "",
+        'Parcel service: {tracking_number} may be late because of "{incident_title}". New estimate: {new_estimate}. {link} Reply STOP to opt out',
+    ),
+    ("incident_declared", EMAIL, ZH): (
+        "您的包裹可能延误:{incident_title}",
+        "{customer_name},您好:\n\n因“{incident_title}”,您的包裹{tracking_number}可能延误。\n\n{update_text}\n\n新的预计送达时间:{new_estimate}\n预计恢复时间:{estimated_recovery}\n\n我们会持续通报最新进展。查看详情:{link}",
+    ),
+    ("incident_declared", EMAIL, EN): (
+        "Your parcel may be late: {incident_title}",
+        'Dear {customer_name},\n\nBecause of "{incident_title}", your parcel {tracking_number} may be late.\n\n{update_text}\n\nNew delivery estimate: {new_estimate}\nExpected recovery: {estimated_recovery}\n\nWe will keep you posted. Details: {link}',
+    ),
+    ("incident_update", SMS, ZH): ("", "【快递服务】“{incident_title}”最新进展:{update_text} 详情:{link} 回复TD退订"),
+    ("incident_update", SMS, EN): (
+        "",
+        'Parcel service: "{incident_title}" update: {update_text} {link} Reply STOP to opt out',
+    ),
+    ("incident_update", EMAIL, ZH): (
+        "最新进展:{incident_title}",
+        "{customer_name},您好:\n\n关于“{incident_title}”的最新进展:\n\n{update_text}\n\n您的包裹:{tracking_number}\n新的预计送达时间:{new_estimate}\n\n查看详情:{link}",
+    ),
+    ("incident_update", EMAIL, EN): (
+        "Update: {incident_title}",
+        'Dear {customer_name},\n\nAn update on "{incident_title}":\n\n{update_text}\n\nYour parcel: {tracking_number}\nNew delivery estimate: {new_estimate}\n\nDetails: {link}',
+    ),
+    ("incident_estimate", SMS, ZH): (
+        "",
+        "【快递服务】您的包裹{tracking_number}新的预计送达时间:{new_estimate}。原因:{incident_title}。详情:{link} 回复TD退订",
+    ),
+    ("incident_estimate", SMS, EN): (
+        "",
+        "Parcel service: new estimate for {tracking_number}: {new_estimate} ({incident_title}). {link} Reply STOP to opt out",
+    ),
+    ("incident_estimate", EMAIL, ZH): (
+        "新的预计送达时间:{tracking_number}",
+        "{customer_name},您好:\n\n因“{incident_title}”,您的包裹{tracking_number}新的预计送达时间为{new_estimate}。\n\n{update_text}\n\n查看详情:{link}",
+    ),
+    ("incident_estimate", EMAIL, EN): (
+        "New delivery estimate for {tracking_number}",
+        'Dear {customer_name},\n\nBecause of "{incident_title}", your parcel {tracking_number} is now expected {new_estimate}.\n\n{update_text}\n\nDetails: {link}',
+    ),
+    ("incident_resolved", SMS, ZH): (
+        "",
+        "【快递服务】“{incident_title}”已恢复,您的包裹{tracking_number}将尽快派送,预计{new_estimate}送达。给您带来不便,敬请谅解。回复TD退订",
+    ),
+    ("incident_resolved", SMS, EN): (
+        "",
+        'Parcel service: "{incident_title}" is resolved. {tracking_number} is on its way, expected {new_estimate}. Sorry for the delay. Reply STOP to opt out',
+    ),
+    ("incident_resolved", EMAIL, ZH): (
+        "已恢复:{incident_title}",
+        "{customer_name},您好:\n\n“{incident_title}”已恢复正常。您的包裹{tracking_number}将尽快派送,预计{new_estimate}送达。\n\n{update_text}\n\n给您带来的不便,我们深表歉意。",
+    ),
+    ("incident_resolved", EMAIL, EN): (
+        "Resolved: {incident_title}",
+        'Dear {customer_name},\n\n"{incident_title}" is resolved. Your parcel {tracking_number} is on its way and expected {new_estimate}.\n\n{update_text}\n\nWe are sorry for the delay.',
+    ),
+}

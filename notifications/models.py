@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer, Language
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("Email")
+
+
+class EventType(models.TextChoices):
+    INCIDENT_DECLARED = "incident_declared", _("Incident declared")
+    INCIDENT_UPDATE = "incident_update", _("Incident update")
+    INCIDENT_ESTIMATE = "incident_estimate", _("New delivery estimate")
+    INCIDENT_RESOLVED = "incident_resolved", _("Incident resolved")
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+    UNDELIVERED = "undelivered", _("Undelivered")
+    SUPPRESSED = "suppressed", _("Suppressed")
+
+
+FINAL_STATUSES = [Status.DELIVERED, Status.FAILED, Status.UNDELIVERED, Status.SUPPRESSED]
+
+
+class Notification(models.Model):
+    """One message to one customer on one channel for one event: the outbox row.
+
+    The unique constraint on (event key, customer, channel) is what makes a
+    second message for the same event impossible, whoever tries.
+    """
+
+    event_type = models.CharField(_("event"), max_length=24, choices=EventType.choices)
+    event_key = models.CharField(_("event key"), max_length=64)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("customer")
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices)
+    recipient = models.CharField(_("recipient"), max_length=254, blank=True)
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("incident"),
+    )
+    incident_update = models.ForeignKey(
+        "incidents.IncidentUpdate", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    critical = models.BooleanField(_("critical"), default=False, help_text=_("Sent during quiet hours."))
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("body"), blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    provider_message_id = models.CharField(_("provider message id"), max_length=64, blank=True, db_index=True)
+    provider_status = models.CharField(_("provider status"), max_length=20, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    uncertain = models.BooleanField(_("may have been sent twice"), default=False)
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    queued_at = models.DateTimeField(_("queued"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event_key", "customer", "channel"], name="notification_once_per_event"),
+        ]
+        indexes = [
+            # The sweeper's and the dispatcher's work: only rows still to send.
+            models.Index(
+                fields=["next_attempt_at"], condition=models.Q(status="pending"), name="notification_pending_due"
+            ),
+            models.Index(
+                fields=["claimed_at"], condition=models.Q(status="sending"), name="notification_sending_lease"
+            ),
+            models.Index(fields=["incident", "channel", "status"], name="notification_incident_status"),
+            models.Index(fields=["customer", "created_at"], name="notification_customer_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_key} → {self.customer_id} ({self.channel})"
+
+
+class NotificationTemplate(models.Model):
+    """Staff-editable wording per event, channel and language; named placeholders only."""
+
+    event_type = models.CharField(_("event"), max_length=24, choices=EventType.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices)
+    subject = models.CharField(_("subject"), max_length=200, blank=True, help_text=_("Email only."))
+    body = models.TextField(_("text"))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        ordering = ["event_type", "channel", "language"]
+        constraints = [models.UniqueConstraint(fields=["event_type", "channel", "language"], name="template_once")]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_type_display()} · {self.get_channel_display()} · {self.get_language_display()}"

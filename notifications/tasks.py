@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(ignore_result=True)
+def send_notifications(notification_ids: list[int]) -> dict[str, int]:
+    """Send a chunk of messages. Each is claimed first, so a repeated or duplicated
+    task sends nothing twice; late ack is not needed (the sweeper re-queues)."""
+    from notifications.services import notification_send
+
+    outcomes: dict[str, int] = {}
+    for notification_id in notification_ids:
+        outcome = notification_send(notification_id=notification_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+@shared_task(ignore_result=True)
+def dispatch_event(event_key: str) -> int:
+    """Queue an event's messages in chunks, off the web request."""
+    from notifications.services import notifications_dispatch_event
+
+    return notifications_dispatch_event(event_key=event_key)
+
+
+@shared_task(ignore_result=True)
+def sweep_notifications() -> dict[str, int]:
+    """Beat, every minute: re-queue what is due and unqueued; free rows whose sender died."""
+    from notifications.services import notifications_sweep
+
+    return notifications_sweep()
