@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 # Returns 0 when a token was taken, else the milliseconds until one is due.
 # Redis's own clock keeps all workers on one time line.
-_TAKE_TOKEN_SCRIPT = """
+_BUCKET_LUA = """
 local rate = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
 local clock = redis.call('TIME')
@@ -46,7 +46,7 @@ class TokenBucket:
             import redis
 
             client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-            self._script = client.register_script(_TAKE_TOKEN_SCRIPT)
+            self._script = client.register_script(_BUCKET_LUA)
 
     def acquire(self, *, timeout: float = 60) -> None:
         """Block until a token is free (at most ``timeout`` seconds, then go ahead)."""
