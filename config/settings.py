@@ -138,6 +138,13 @@ else:
         # Longer than any countdown or ETA we schedule, or Redis redelivers a task
         # that is merely waiting.
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600, minimum=60),
+        # A web request that publishes while Redis is down gives up within a
+        # second instead of six; the outbox sweeper publishes it later.
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
+        "socket_connect_timeout": 2,
     }
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", "celery")

@@ -123,6 +123,13 @@ class IncidentUpdateCreateSerializer(serializers.Serializer):
     body_en = serializers.CharField(required=False, allow_blank=True, default="")
     visibility = serializers.ChoiceField(choices=Visibility.choices, default=Visibility.PUBLIC)
     notify_customers = serializers.BooleanField(required=False, allow_null=True, default=None)
+    sms = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Override: SMS goes by default only for new estimates and resolution.",
+    )
+    email = serializers.BooleanField(required=False, allow_null=True, default=None)
     estimated_recovery_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
@@ -132,6 +139,8 @@ class TransitionSerializer(serializers.Serializer):
     body_en = serializers.CharField(required=False, allow_blank=True, default="")
     visibility = serializers.ChoiceField(choices=Visibility.choices, required=False, allow_null=True, default=None)
     notify_customers = serializers.BooleanField(required=False, allow_null=True, default=None)
+    sms = serializers.BooleanField(required=False, allow_null=True, default=None)
+    email = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
 class EstimateFields(serializers.Serializer):

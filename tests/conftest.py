@@ -6,6 +6,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,11 @@ def _restore_reference_data() -> None:
 
     from core.roles import sync_role_groups
     from incidents.migrations import _reference_data as incident_reference_data
+    from notifications.migrations import _reference_data as notification_reference_data
 
     sync_role_groups(apps)
     incident_reference_data.create_categories(apps, None)
+    notification_reference_data.create_templates(apps, None)
 
 
 @pytest.fixture(scope="session")
@@ -221,3 +224,22 @@ def providers(settings, fake_twilio_server, smtp_server):
     settings.EMAIL_TIMEOUT = 5
     settings.QUIET_HOURS_START = settings.QUIET_HOURS_END = 0  # no quiet hours unless a test sets them
     return fake_twilio_server, smtp_server
+
+
+@contextmanager
+def broker_unreachable():
+    """Celery's broker is down, as while Redis restarts: publishing fails fast."""
+    from config.celery import app as celery_app
+
+    def point_at(url: str) -> None:
+        # Forget pooled connections and producers, as a process started now would.
+        celery_app.amqp._producer_pool = None
+        celery_app._pool = None
+        celery_app.conf.broker_url = url
+
+    original = celery_app.conf.broker_url
+    point_at("redis://127.0.0.1:9/0")
+    try:
+        yield
+    finally:
+        point_at(original)

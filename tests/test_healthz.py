@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from config.celery import app as celery_app
 from core.models import WorkerHeartbeat
 from core.services import worker_heartbeat_record
+from tests.conftest import broker_unreachable
 
 pytestmark = pytest.mark.django_db
 
@@ -43,13 +43,8 @@ def test_unhealthy_when_the_last_heartbeat_is_stale(client):
 
 def test_unhealthy_when_the_broker_is_unreachable(client):
     worker_heartbeat_record(worker="celery@test")
-    original = celery_app.conf.broker_url
-    # Port 9 (discard) has no Redis behind it: the same as a dead Redis.
-    celery_app.conf.broker_url = "redis://127.0.0.1:9/0"
-    try:
+    with broker_unreachable():
         response = client.get("/healthz")
-    finally:
-        celery_app.conf.broker_url = original
 
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["ok"] is False

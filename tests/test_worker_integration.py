@@ -45,3 +45,62 @@ def test_large_link_runs_as_a_job_on_the_worker_and_reports_progress(celery_work
     job.refresh_from_db()
     assert (job.state, job.linked, job.progress_percent) == ("done", 5, 100)
     assert AffectedOrder.objects.filter(incident=incident).count() == 5
+
+
+def _wait_for(condition, seconds=30):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return condition()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_update_reaches_every_affected_customer_by_sms_and_email_through_the_worker(celery_worker, providers):
+    from core import roles
+    from incidents.linking import LinkCriteria, incident_link_orders
+    from incidents.services import incident_post_update
+    from notifications.models import Notification
+    from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
+
+    twilio, smtp = providers
+    manager = UserFactory(role=roles.INCIDENT_MANAGER)
+    incident = declare_incident(actor=manager, category_code="logistics")
+    customers = [CustomerFactory(phone=f"+4477009002{index:02d}", email=f"c{index}@example.com") for index in range(6)]
+    for customer in customers:
+        OrderFactory.create_batch(2, customer=customer, hub="成都双流转运中心")
+    incident_link_orders(
+        incident=incident, criteria=LinkCriteria(hubs=["成都双流转运中心"]), actor=manager, notify=False
+    )
+
+    update = incident_post_update(incident_id=incident.pk, actor=manager, body_zh="双流机场恢复起降", sms=True)
+
+    rows = Notification.objects.filter(event_key=f"incident-update:{update.pk}")
+    assert _wait_for(lambda: rows.filter(status="sent").count() == 12)
+    for customer in customers:
+        assert len(twilio.sent_to(customer.phone)) == 1  # two parcels, one message
+        assert len(smtp.received_by(customer.email)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_messages_written_while_redis_was_down_go_out_once_it_is_back(celery_worker, providers):
+    from core import roles
+    from incidents.linking import LinkCriteria, incident_link_orders
+    from notifications.models import Notification
+    from notifications.services import notifications_sweep
+    from tests.conftest import broker_unreachable
+    from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
+
+    twilio, _smtp = providers
+    manager = UserFactory(role=roles.INCIDENT_MANAGER)
+    incident = declare_incident(actor=manager)
+    customer = CustomerFactory(phone="+447700900299")
+    OrderFactory(customer=customer, hub="青岛转运中心")
+    with broker_unreachable():
+        incident_link_orders(incident=incident, criteria=LinkCriteria(hubs=["青岛转运中心"]), actor=manager)
+    rows = Notification.objects.filter(incident=incident)
+    assert rows.filter(status="pending").count() == 2 and not twilio.sent_to("+447700900299")
+
+    notifications_sweep()
+
+    assert _wait_for(lambda: rows.filter(status="sent").count() == 2)
+    assert len(twilio.sent_to("+447700900299")) == 1

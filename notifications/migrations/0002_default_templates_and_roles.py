@@ -1,16 +1,7 @@
 from django.db import migrations
 
 from core.roles import sync_role_groups
-
-
-def create_templates(apps, schema_editor):
-    from notifications.default_templates import DEFAULT_TEMPLATES
-
-    template_model = apps.get_model("notifications", "NotificationTemplate")
-    for (event_type, channel, language), (subject, body) in DEFAULT_TEMPLATES.items():
-        template_model.objects.get_or_create(
-            event_type=event_type, channel=channel, language=language, defaults={"subject": subject, "body": body}
-        )
+from notifications.migrations._reference_data import create_templates
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,11 @@
+"""Reference data the migrations create; also used to restore it in tests."""
+
+
+def create_templates(apps, schema_editor):
+    from notifications.default_templates import DEFAULT_TEMPLATES
+
+    template_model = apps.get_model("notifications", "NotificationTemplate")
+    for (event_type, channel, language), (subject, body) in DEFAULT_TEMPLATES.items():
+        template_model.objects.get_or_create(
+            event_type=event_type, channel=channel, language=language, defaults={"subject": subject, "body": body}
+        )
