@@ -131,7 +131,8 @@ def test_agent_records_a_phone_opt_out_with_its_time(client):
         "email": customer.email,
         "language": "zh-hans",
         "email_consent": "on",  # the SMS box is left unticked
-        "notifications-TOTAL_FORMS": "0", "notifications-INITIAL_FORMS": "0",  # the read-only message history
+        "notifications-TOTAL_FORMS": "0",
+        "notifications-INITIAL_FORMS": "0",  # the read-only message history
     }
 
     response = client.post(reverse("admin:customers_customer_change", args=[customer.pk]), form)
