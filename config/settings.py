@@ -299,6 +299,10 @@ SMS_RATE_PER_SECOND = env.int("SMS_RATE_PER_SECOND", 30, minimum=1)
 # Non-critical SMS wait for the end of quiet hours, local time (hour of day).
 QUIET_HOURS_START = env.int("QUIET_HOURS_START", 22, minimum=0)
 QUIET_HOURS_END = env.int("QUIET_HOURS_END", 8, minimum=0)
+# Up to this many affected parcels an update's messages are written in its own
+# transaction (well under a second); above it a worker writes them so the request
+# returns at once. The update row, committed with its notify flags, is the promise.
+NOTIFICATION_SYNC_FAN_OUT_LIMIT = env.int("NOTIFICATION_SYNC_FAN_OUT_LIMIT", 20_000, minimum=0)
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", 8, minimum=1)
 # A row claimed longer ago than this (worker killed mid-send) is handed out again.
 NOTIFICATION_LEASE = timedelta(seconds=env.int("NOTIFICATION_LEASE_SECONDS", 300, minimum=30))

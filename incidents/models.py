@@ -250,6 +250,8 @@ class IncidentUpdate(models.Model):
     notify_customers = models.BooleanField(_("notify affected customers"), default=False)
     notify_sms = models.BooleanField(_("by SMS"), default=False)
     notify_email = models.BooleanField(_("by email"), default=False)
+    # When its customer messages were written; empty while a large fan-out waits for a worker.
+    fanned_out_at = models.DateTimeField(_("messages written"), null=True, blank=True, editable=False)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -31,7 +31,7 @@ from incidents.models import (
     UpdateKind,
     Visibility,
 )
-from notifications.services import incident_update_fan_out
+from notifications.services import incident_update_fan_out_or_defer
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def _timeline(
     )
     if public:
         if update.notify_sms or update.notify_email:
-            incident_update_fan_out(update=update)
+            incident_update_fan_out_or_defer(update=update)
         announce_public_update(update.pk)
     return update
 

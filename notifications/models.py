@@ -61,7 +61,7 @@ class Notification(models.Model):
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("body"), blank=True)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
-    provider_message_id = models.CharField(_("provider message id"), max_length=64, blank=True, db_index=True)
+    provider_message_id = models.CharField(_("provider message id"), max_length=64, blank=True)
     provider_status = models.CharField(_("provider status"), max_length=20, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.CharField(_("last error"), max_length=300, blank=True)
@@ -91,6 +91,17 @@ class Notification(models.Model):
             ),
             models.Index(fields=["incident", "channel", "status"], name="notification_incident_status"),
             models.Index(fields=["customer", "created_at"], name="notification_customer_time"),
+            # Receipts look messages up by the provider's id; unsent rows have none.
+            models.Index(
+                fields=["provider_message_id"],
+                condition=~models.Q(provider_message_id=""),
+                name="notification_provider_id",
+            ),
+            models.Index(
+                fields=["incident_update"],
+                condition=models.Q(incident_update__isnull=False),
+                name="notification_update",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -165,8 +165,21 @@ def notifications_fan_out(
     return written
 
 
+def incident_update_fan_out_or_defer(*, update: Any) -> None:
+    """Write the update's messages now, or leave them to a worker for a large incident."""
+    from incidents.models import AffectedOrder
+
+    if AffectedOrder.objects.filter(incident_id=update.incident_id).count() > settings.NOTIFICATION_SYNC_FAN_OUT_LIMIT:
+        logger.info("large fan-out left to a worker", extra={"update": update.pk})
+        return
+    incident_update_fan_out(update=update)
+
+
 def incident_update_fan_out(*, update: Any) -> int:
-    """Every customer with a parcel affected by the update's incident, once each."""
+    """Every customer with a parcel affected by the update's incident, once each.
+
+    Idempotent (the unique constraint); stamps the update as fanned out.
+    """
     from incidents.models import AffectedOrder, IncidentStatus, Severity, UpdateKind
 
     channels = [
@@ -185,7 +198,7 @@ def incident_update_fan_out(*, update: Any) -> int:
     else:
         event_type = EventType.INCIDENT_UPDATE
     affected = AffectedOrder.objects.filter(incident_id=update.incident_id).values("order__customer_id")
-    return notifications_fan_out(
+    written = notifications_fan_out(
         customers=Customer.objects.filter(id__in=affected),
         event_type=event_type,
         event_key=f"incident-update:{update.pk}",
@@ -194,6 +207,21 @@ def incident_update_fan_out(*, update: Any) -> int:
         incident_id=update.incident_id,
         incident_update_id=update.pk,
     )
+    type(update).objects.filter(pk=update.pk).update(fanned_out_at=timezone.now())
+    return written
+
+
+def incident_update_fan_out_deferred(*, update_id: int) -> int:
+    """Worker side of a large fan-out: write the rows if not yet written, then queue them."""
+    from incidents.models import IncidentUpdate
+
+    update = IncidentUpdate.objects.select_related("incident").get(pk=update_id)
+    written = 0
+    if update.fanned_out_at is None:
+        with transaction.atomic():
+            written = incident_update_fan_out(update=update)
+    notifications_dispatch_event(event_key=f"incident-update:{update_id}")
+    return written
 
 
 # --- dispatch -----------------------------------------------------------------------------
@@ -292,10 +320,31 @@ def notifications_sweep() -> dict[str, int]:
     ).update(
         status=Status.PENDING, uncertain=True, queued_at=None, last_error="lease expired: the sender stopped mid-send"
     )
+    fan_outs = _deferred_fan_outs_requeue(now)
     queued = notifications_dispatch(pending=Notification.objects.all(), limit=SWEEP_BATCH)
-    if stranded or queued:
-        logger.info("notification sweep", extra={"stranded": stranded, "queued": queued})
-    return {"stranded": stranded, "queued": queued}
+    if stranded or queued or fan_outs:
+        logger.info("notification sweep", extra={"stranded": stranded, "queued": queued, "fan_outs": fan_outs})
+    return {"stranded": stranded, "queued": queued, "fan_outs": fan_outs}
+
+
+def _deferred_fan_outs_requeue(now: datetime) -> int:
+    """Updates whose messages should exist but do not (their task was lost) get a task again."""
+    from incidents.models import IncidentUpdate
+    from notifications.tasks import fan_out_update
+
+    waiting = (
+        IncidentUpdate.objects.filter(fanned_out_at__isnull=True, created_at__lt=now - _NOT_QUEUED_FOR)
+        .filter(Q(notify_sms=True) | Q(notify_email=True))
+        .values_list("id", flat=True)[:100]
+    )
+    count = 0
+    for update_id in waiting:
+        try:
+            fan_out_update.apply_async(args=[update_id], retry=False)
+        except Exception:  # noqa: BLE001 - broker still down; next sweep
+            break
+        count += 1
+    return count
 
 
 def notifications_retry_failed(*, notifications: QuerySet[Notification]) -> int:

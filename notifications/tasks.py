@@ -30,3 +30,11 @@ def sweep_notifications() -> dict[str, int]:
     from notifications.services import notifications_sweep
 
     return notifications_sweep()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def fan_out_update(update_id: int) -> int:
+    """Write and queue a large incident update's messages. Idempotent, so late ack is safe."""
+    from notifications.services import incident_update_fan_out_deferred
+
+    return incident_update_fan_out_deferred(update_id=update_id)

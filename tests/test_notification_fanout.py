@@ -161,3 +161,27 @@ def test_critical_incident_sms_bypasses_quiet_hours(manager, settings):
         sms = Notification.objects.get(incident=incident, channel="sms")
 
         assert (sms.next_attempt_at <= timezone.now()) is expected_now
+
+
+def test_a_large_incidents_update_is_written_by_a_worker_and_the_sweeper_never_forgets_it(
+    affected, manager, settings, django_capture_on_commit_callbacks
+):
+    from incidents.models import IncidentUpdate
+    from notifications.services import incident_update_fan_out_deferred, notifications_sweep
+
+    settings.NOTIFICATION_SYNC_FAN_OUT_LIMIT = 2  # the fixture's incident has six parcels
+    incident, _customers = affected
+
+    update = incident_post_update(incident_id=incident.pk, actor=manager, body_zh="大范围更新")
+
+    assert rows(f"incident-update:{update.pk}") == {}
+    assert IncidentUpdate.objects.get(pk=update.pk).fanned_out_at is None
+    IncidentUpdate.objects.filter(pk=update.pk).update(created_at=update.created_at - timedelta(minutes=10))
+    assert notifications_sweep()["fan_outs"] == 1  # its task was lost: queued again
+
+    incident_update_fan_out_deferred(update_id=update.pk)
+    incident_update_fan_out_deferred(update_id=update.pk)
+
+    assert len(rows(f"incident-update:{update.pk}")) == 4
+    assert IncidentUpdate.objects.get(pk=update.pk).fanned_out_at is not None
+    assert notifications_sweep()["fan_outs"] == 0
