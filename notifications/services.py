@@ -366,44 +366,65 @@ def backoff_seconds(attempts: int) -> float:
     return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
 
 
-def notification_send(*, notification_id: int) -> str:
-    """Send one message if it is still pending and due. Returns what happened.
+def notifications_claim(*, ids: list[int]) -> list[Notification]:
+    """Claim the due pending rows among ``ids`` for this worker, in one short transaction.
+
+    ``SKIP LOCKED`` and the status condition mean each row is claimed by one
+    caller only; the others get nothing for it.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        claimable = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=ids, status=Status.PENDING, next_attempt_at__lte=now)
+            .values_list("pk", flat=True)
+        )
+        Notification.objects.filter(pk__in=claimable).update(
+            status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+    return list(
+        Notification.objects.filter(pk__in=claimable)
+        .select_related("customer", "incident", "incident_update")
+        .order_by("pk")
+    )
+
+
+def notifications_send(*, ids: list[int]) -> dict[int, str]:
+    """Send the given messages that are still pending and due; returns each one's outcome.
 
     Safe to call any number of times, from any number of workers: only the
-    caller whose conditional update claims the row calls the provider.
+    caller that claimed a row calls the provider for it, and its "sent" mark is
+    committed right after the provider answered.
     """
+    from notifications.messages import render_many
     from notifications.transports import TransportError
 
-    now = timezone.now()
-    claimed = Notification.objects.filter(pk=notification_id, status=Status.PENDING, next_attempt_at__lte=now).update(
-        status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
-    )
-    if not claimed:
-        return "skipped"
-    notification = Notification.objects.select_related("customer", "incident", "incident_update").get(
-        pk=notification_id
-    )
-    try:
-        if not notification.body:
-            _render_into(notification)
-        sent = _deliver(notification)
-    except TransportError as error:
-        return _record_failure(notification, error)
-    Notification.objects.filter(pk=notification.pk, status=Status.SENDING).update(
-        status=Status.SENT,
-        provider_message_id=sent.provider_message_id[:64],
-        provider_status=sent.provider_status[:20],
-        sent_at=timezone.now(),
-        last_error="",
-    )
-    return "sent"
+    claimed = notifications_claim(ids=ids)
+    outcomes = dict.fromkeys(ids, "skipped")
+    unrendered = [notification for notification in claimed if not notification.body]
+    if unrendered:
+        render_many(unrendered)
+        Notification.objects.bulk_update(unrendered, ["subject", "body"])
+    for notification in claimed:
+        try:
+            sent = _deliver(notification)
+        except TransportError as error:
+            outcomes[notification.pk] = _record_failure(notification, error)
+            continue
+        Notification.objects.filter(pk=notification.pk, status=Status.SENDING).update(
+            status=Status.SENT,
+            provider_message_id=sent.provider_message_id[:64],
+            provider_status=sent.provider_status[:20],
+            sent_at=timezone.now(),
+            last_error="",
+        )
+        outcomes[notification.pk] = "sent"
+    return outcomes
 
 
-def _render_into(notification: Notification) -> None:
-    from notifications.messages import render_for
-
-    notification.subject, notification.body = render_for(notification)
-    Notification.objects.filter(pk=notification.pk).update(subject=notification.subject, body=notification.body)
+def notification_send(*, notification_id: int) -> str:
+    """Send one message if it is still pending and due. Returns what happened."""
+    return notifications_send(ids=[notification_id])[notification_id]
 
 
 def _deliver(notification: Notification) -> Any:

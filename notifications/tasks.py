@@ -7,11 +7,10 @@ from celery import shared_task
 def send_notifications(notification_ids: list[int]) -> dict[str, int]:
     """Send a chunk of messages. Each is claimed first, so a repeated or duplicated
     task sends nothing twice; late ack is not needed (the sweeper re-queues)."""
-    from notifications.services import notification_send
+    from notifications.services import notifications_send
 
     outcomes: dict[str, int] = {}
-    for notification_id in notification_ids:
-        outcome = notification_send(notification_id=notification_id)
+    for outcome in notifications_send(ids=notification_ids).values():
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
 
