@@ -304,7 +304,8 @@ QUIET_HOURS_END = env.int("QUIET_HOURS_END", 8, minimum=0)
 # returns at once. The update row, committed with its notify flags, is the promise.
 NOTIFICATION_SYNC_FAN_OUT_LIMIT = env.int("NOTIFICATION_SYNC_FAN_OUT_LIMIT", 20_000, minimum=0)
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", 8, minimum=1)
-# A row claimed longer ago than this (worker killed mid-send) is handed out again.
+# A row claimed, or queued, longer ago than this and not done (worker killed
+# mid-send, tasks lost with it) is handed out again.
 NOTIFICATION_LEASE = timedelta(seconds=env.int("NOTIFICATION_LEASE_SECONDS", 300, minimum=30))
 
 # --- Logging ----------------------------------------------------------------------

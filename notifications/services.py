@@ -32,11 +32,14 @@ logger = logging.getLogger(__name__)
 # Ids per Celery task: a task stays short (SMS_RATE_PER_SECOND × a few seconds)
 # and a 10⁵ fan-out is a few hundred messages on the broker, not 10⁵.
 DISPATCH_CHUNK = 500
+# Rows claimed at a time within a task: a claimed batch is sent well within the
+# lease (50 messages at the shared SMS rate), so the sweeper never hands a row
+# to a second worker while the first is still on its way to it.
+CLAIM_BATCH = 50
 # Rows the sweeper hands out per run; the next minute takes the rest.
 SWEEP_BATCH = 20_000
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
-_NOT_QUEUED_FOR = timedelta(minutes=5)
 
 
 # --- fan-out ------------------------------------------------------------------------------
@@ -246,7 +249,9 @@ def notifications_dispatch(*, pending: QuerySet[Notification], limit: int | None
     now = timezone.now()
     ids = list(
         pending.filter(status=Status.PENDING, next_attempt_at__lte=now)
-        .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=now - _NOT_QUEUED_FOR))
+        # Queued longer ago than a lease and still pending: its task was lost
+        # (a worker killed with messages prefetched, a broker restart).
+        .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=now - settings.NOTIFICATION_LEASE))
         .order_by("id")
         .values_list("id", flat=True)[:limit]
     )
@@ -333,7 +338,7 @@ def _deferred_fan_outs_requeue(now: datetime) -> int:
     from notifications.tasks import fan_out_update
 
     waiting = (
-        IncidentUpdate.objects.filter(fanned_out_at__isnull=True, created_at__lt=now - _NOT_QUEUED_FOR)
+        IncidentUpdate.objects.filter(fanned_out_at__isnull=True, created_at__lt=now - settings.NOTIFICATION_LEASE)
         .filter(Q(notify_sms=True) | Q(notify_email=True))
         .values_list("id", flat=True)[:100]
     )
@@ -396,11 +401,17 @@ def notifications_send(*, ids: list[int]) -> dict[int, str]:
     caller that claimed a row calls the provider for it, and its "sent" mark is
     committed right after the provider answered.
     """
+    outcomes = dict.fromkeys(ids, "skipped")
+    for start in range(0, len(ids), CLAIM_BATCH):
+        _send_batch(ids[start : start + CLAIM_BATCH], outcomes)
+    return outcomes
+
+
+def _send_batch(ids: list[int], outcomes: dict[int, str]) -> None:
     from notifications.messages import render_many
     from notifications.transports import TransportError
 
     claimed = notifications_claim(ids=ids)
-    outcomes = dict.fromkeys(ids, "skipped")
     unrendered = [notification for notification in claimed if not notification.body]
     if unrendered:
         render_many(unrendered)
@@ -419,7 +430,6 @@ def notifications_send(*, ids: list[int]) -> dict[int, str]:
             last_error="",
         )
         outcomes[notification.pk] = "sent"
-    return outcomes
 
 
 def notification_send(*, notification_id: int) -> str:
