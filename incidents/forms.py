@@ -32,6 +32,14 @@ class UpdateForm(forms.Form):
         label=_("Visibility"), choices=Visibility.choices, initial=Visibility.PUBLIC, widget=forms.RadioSelect
     )
     notify_customers = forms.BooleanField(label=_("Notify affected customers"), required=False, initial=True)
+    sms = forms.TypedChoiceField(
+        label=_("Also by SMS"),
+        choices=[("", _("As usual (new estimate, resolution)")), ("yes", _("Yes")), ("no", _("No"))],
+        coerce=lambda value: {"yes": True, "no": False}.get(value),
+        empty_value=None,
+        required=False,
+        help_text=_("Email goes with every public update; SMS costs money and interrupts."),
+    )
     estimated_recovery_at = forms.DateTimeField(
         label=_("New estimated recovery"), required=False, widget=DATETIME_WIDGET
     )

@@ -157,3 +157,31 @@ def test_declaring_from_the_admin_goes_through_the_service(manager_browser):
     assert incident.updates.filter(kind=UpdateKind.DECLARED).exists()
     assert incident.recovery_due_at - incident.reported_at == incident.category.recovery_target
     assert ServiceComponent.objects.get(pk=component.pk).status == ComponentStatus.PARTIAL_OUTAGE
+
+
+def test_an_update_can_be_sent_by_sms_too(manager_browser):
+    from notifications.models import Notification
+
+    incident = declare_incident()
+    order = OrderFactory(hub="厦门转运中心")
+    from incidents.linking import LinkCriteria, incident_link_orders
+
+    incident_link_orders(
+        incident=incident,
+        criteria=LinkCriteria(hubs=["厦门转运中心"]),
+        actor=UserFactory(role=roles.INCIDENT_MANAGER),
+        notify=False,
+    )
+
+    manager_browser.post(
+        reverse("admin:incidents_incident_post_update", args=[incident.pk]),
+        {"body_zh": "请留意短信", "visibility": "public", "notify_customers": "on", "sms": "yes"},
+    )
+
+    update = IncidentUpdate.objects.filter(incident=incident).order_by("-id").first()
+    assert (update.notify_sms, update.notify_email) == (True, True)
+    assert set(Notification.objects.filter(incident_update=update).values_list("channel", flat=True)) == {
+        "sms",
+        "email",
+    }
+    assert order.customer_id in set(Notification.objects.values_list("customer_id", flat=True))
