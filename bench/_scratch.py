@@ -37,3 +37,35 @@ def vacuum(*tables: str) -> None:
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"VACUUM ANALYZE {table}")
+
+
+def affected_customers(*, count: int, prefix: str, hub: str = "上海转运中心"):  # type: ignore[no-untyped-def]
+    """``count`` customers with one parcel each at ``hub``, linked to a new incident
+    without telling them; returns (incident, the supervisor who declared it)."""
+    from django.utils import timezone
+
+    from core import roles
+    from customers.models import Customer
+    from incidents.linking import LinkCriteria, incident_link_orders
+    from orders.models import Order
+    from tests.factories import UserFactory, declare_incident
+
+    Customer.objects.bulk_create(
+        Customer(external_id=f"{prefix}{index}", name="王芳", phone=f"+86138{index:08d}", email="")
+        for index in range(count)
+    )
+    Order.objects.bulk_create(
+        Order(
+            tracking_number=f"{prefix}{index:013d}",
+            customer=customer,
+            origin_city="上海",
+            destination_city="北京",
+            hub=hub,
+            promised_delivery=timezone.now(),
+        )
+        for index, customer in enumerate(Customer.objects.filter(external_id__startswith=prefix).order_by("id"))
+    )
+    supervisor = UserFactory(role=roles.SUPERVISOR)
+    incident = declare_incident(actor=supervisor)
+    incident_link_orders(incident=incident, criteria=LinkCriteria(hubs=[hub]), actor=supervisor, notify=False)
+    return incident, supervisor

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
-from _scratch import setup_django_on_scratch_database  # noqa: E402
+from _scratch import affected_customers, setup_django_on_scratch_database  # noqa: E402
 
 
 def free_port() -> int:
@@ -70,36 +70,13 @@ def run(arguments: argparse.Namespace, base_url: str) -> None:
     settings.SMS_RATE_PER_SECOND = 100_000
     settings.QUIET_HOURS_START = settings.QUIET_HOURS_END = 0
 
-    from core import roles
-    from customers.models import Customer
-    from incidents.linking import LinkCriteria, incident_link_orders
     from notifications.models import Notification
-    from notifications.services import DISPATCH_CHUNK, notifications_send
+    from notifications.services import DISPATCH_CHUNK, incident_affected_customers_notify, notifications_send
     from notifications.transports import _twilio_client
-    from orders.models import Order
-    from tests.factories import UserFactory, declare_incident
 
     count = arguments.messages
-    Customer.objects.bulk_create(
-        Customer(external_id=f"B{index}", name="王芳", phone=f"+4477009{index:05d}"[:14], email="")
-        for index in range(count)
-    )
-    from django.utils import timezone
-
-    Order.objects.bulk_create(
-        Order(
-            tracking_number=f"BN{index:013d}",
-            customer=customer,
-            origin_city="上海",
-            destination_city="北京",
-            hub="上海转运中心",
-            promised_delivery=timezone.now(),
-        )
-        for index, customer in enumerate(Customer.objects.order_by("id"))
-    )
-    manager = UserFactory(role=roles.SUPERVISOR)
-    incident = declare_incident(actor=manager)
-    incident_link_orders(incident=incident, criteria=LinkCriteria(hubs=["上海转运中心"]), actor=manager)
+    incident, _supervisor = affected_customers(count=count, prefix="BN")
+    incident_affected_customers_notify(incident=incident)
     ids = list(Notification.objects.filter(channel="sms", status="pending").order_by("id").values_list("id", flat=True))
     assert len(ids) == count, len(ids)
     bodies = []

@@ -88,28 +88,25 @@ class Estimate:
         return Cast(Value(None), output_field=DateTimeField())
 
 
+# Each criterion and the lookup it filters orders by; windows are half-open [from, to).
+_CRITERION_LOOKUPS = {
+    "hubs": "hub__in",
+    "origin_cities": "origin_city__in",
+    "destination_cities": "destination_city__in",
+    "statuses": "status__in",
+    "created_from": "created_at__gte",
+    "created_to": "created_at__lt",
+    "promised_from": "promised_delivery__gte",
+    "promised_to": "promised_delivery__lt",
+}
+
+
 def orders_matching(criteria: LinkCriteria) -> QuerySet[Order]:
     """Orders meeting every given criterion; refuses an empty set of criteria."""
     if criteria.is_empty():
         raise IncidentError(_("Choose at least one criterion; linking every parcel is never what you want."))
-    orders = Order.objects.all()
-    if criteria.hubs:
-        orders = orders.filter(hub__in=criteria.hubs)
-    if criteria.origin_cities:
-        orders = orders.filter(origin_city__in=criteria.origin_cities)
-    if criteria.destination_cities:
-        orders = orders.filter(destination_city__in=criteria.destination_cities)
-    if criteria.statuses:
-        orders = orders.filter(status__in=criteria.statuses)
-    if criteria.created_from:
-        orders = orders.filter(created_at__gte=criteria.created_from)
-    if criteria.created_to:
-        orders = orders.filter(created_at__lt=criteria.created_to)
-    if criteria.promised_from:
-        orders = orders.filter(promised_delivery__gte=criteria.promised_from)
-    if criteria.promised_to:
-        orders = orders.filter(promised_delivery__lt=criteria.promised_to)
-    return orders
+    given = {lookup: getattr(criteria, name) for name, lookup in _CRITERION_LOOKUPS.items() if getattr(criteria, name)}
+    return Order.objects.filter(**given)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6
 os.environ["NOTIFICATION_LEASE_SECONDS"] = "30"
 QUEUE = f"fault-{uuid.uuid4().hex[:6]}"
 os.environ["CELERY_TASK_DEFAULT_QUEUE"] = QUEUE
-from _scratch import SERVER_URL, setup_django_on_scratch_database  # noqa: E402
+from _scratch import SERVER_URL, affected_customers, setup_django_on_scratch_database  # noqa: E402
 
 
 def start_worker(environment: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -81,36 +81,14 @@ def main() -> None:
     os.environ.update(provider)
     setup_django_on_scratch_database()
     import redis
-    from django.utils import timezone
 
-    from core import roles
-    from customers.models import Customer
-    from incidents.linking import LinkCriteria, incident_link_orders
     from incidents.services import incident_post_update
     from notifications.models import Notification
     from notifications.services import notifications_dispatch, notifications_sweep
-    from orders.models import Order
-    from tests.factories import UserFactory, declare_incident
 
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
     count = arguments.messages
-    Customer.objects.bulk_create(
-        Customer(external_id=f"F{index}", name="李伟", phone=f"+86138{index:08d}", email="") for index in range(count)
-    )
-    Order.objects.bulk_create(
-        Order(
-            tracking_number=f"FT{index:013d}",
-            customer=customer,
-            origin_city="上海",
-            destination_city="北京",
-            hub="上海转运中心",
-            promised_delivery=timezone.now(),
-        )
-        for index, customer in enumerate(Customer.objects.order_by("id"))
-    )
-    manager = UserFactory(role=roles.SUPERVISOR)
-    incident = declare_incident(actor=manager)
-    incident_link_orders(incident=incident, criteria=LinkCriteria(hubs=["上海转运中心"]), actor=manager, notify=False)
+    incident, manager = affected_customers(count=count, prefix="FT")
     update = incident_post_update(incident_id=incident.pk, actor=manager, body_zh="故障演练", sms=True, email=False)
     rows = Notification.objects.filter(incident_update=update)
     assert rows.count() == count
