@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "notifications",
     "components",
     "incidents",
+    "complaints",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +178,11 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
     },
+    "complaint-deadlines": {
+        "task": "complaints.tasks.sweep_complaint_deadlines",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
     "maintenance-windows": {
         "task": "components.tasks.advance_maintenances",
         "schedule": timedelta(minutes=1),
@@ -185,6 +191,12 @@ CELERY_BEAT_SCHEDULE |= {
 }
 # A target is "about to be missed" in its last quarter (at least five minutes).
 TARGET_WARNING_FRACTION = 0.25
+# A reply is owed this long after a complaint is filed or the customer writes back;
+# per-reason overrides in hours, e.g. {"lost": 12}.
+COMPLAINT_REPLY_HOURS = env.int("COMPLAINT_REPLY_HOURS", 24, minimum=1)
+COMPLAINT_REPLY_HOURS_BY_REASON: dict[str, int] = {}
+# The assignee (or the team) is reminded this long before a reply falls due.
+COMPLAINT_REMINDER_BEFORE = timedelta(hours=env.int("COMPLAINT_REMINDER_HOURS", 4, minimum=0))
 # /healthz reports the worker as down when no heartbeat arrived for this long.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 120, minimum=30))
 

@@ -29,6 +29,14 @@ _VIEW_INCIDENTS = [
     "components.view_maintenance",
     "components.view_componentstatuschange",
 ]
+# Agents file complaints taken on the phone, assign, reply and note.
+_WORK_COMPLAINTS = [
+    "complaints.view_complaint",
+    "complaints.add_complaint",
+    "complaints.change_complaint",
+    "complaints.view_complaintmessage",
+    "complaints.view_cannedresponse",
+]
 _VIEW_NOTIFICATIONS = ["notifications.view_notification", "notifications.view_notificationtemplate"]
 _COMMAND_INCIDENTS = [
     *_VIEW_INCIDENTS,
@@ -54,6 +62,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_PARCELS,
         *_VIEW_INCIDENTS,
         *_VIEW_NOTIFICATIONS,
+        *_WORK_COMPLAINTS,
         # Agents record a customer's consent change made on the phone.
         "customers.change_customer",
     ],
@@ -65,6 +74,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     SUPERVISOR: [
         *_VIEW_PARCELS,
         *_COMMAND_INCIDENTS,
+        *_WORK_COMPLAINTS,
+        "complaints.view_replydeadline",
+        "complaints.add_cannedresponse",
+        "complaints.change_cannedresponse",
         "incidents.close_incident",
         "incidents.change_incidentcategory",
         "notifications.change_notificationtemplate",

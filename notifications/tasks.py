@@ -37,3 +37,11 @@ def fan_out_update(update_id: int) -> int:
     from notifications.services import incident_update_fan_out_deferred
 
     return incident_update_fan_out_deferred(update_id=update_id)
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_staff_email(subject: str, body: str, recipients: list[str]) -> None:
+    """An alert to staff (reminders, escalations); retried while the mail server is unreachable."""
+    from django.core.mail import send_mail
+
+    send_mail(subject, body, None, recipients)

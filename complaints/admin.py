@@ -1,0 +1,216 @@
+"""The customer-service queue: ordered by deadline, worked from one page per complaint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from complaints.forms import ReplyForm
+from complaints.models import CannedResponse, Complaint, ComplaintMessage, ComplaintStatus
+from complaints.services import complaint_assign, complaint_reply, complaint_resolve
+from core.errors import DomainError
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = gettext_lazy("deadline")
+    parameter_name = "deadline"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("overdue", gettext_lazy("Overdue")),
+            ("soon", gettext_lazy("Due within 4 hours")),
+            ("answered", gettext_lazy("No reply owed")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Complaint]) -> QuerySet[Complaint]:
+        now = timezone.now()
+        if self.value() == "overdue":
+            return queryset.filter(reply_due_at__lte=now)
+        if self.value() == "soon":
+            return queryset.filter(reply_due_at__gt=now, reply_due_at__lte=now + timezone.timedelta(hours=4))
+        if self.value() == "answered":
+            return queryset.filter(reply_due_at__isnull=True)
+        return queryset
+
+
+class MineFilter(admin.SimpleListFilter):
+    title = gettext_lazy("assignee")
+    parameter_name = "mine"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("me", gettext_lazy("My complaints")), ("nobody", gettext_lazy("Unassigned"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Complaint]) -> QuerySet[Complaint]:
+        if self.value() == "me":
+            return queryset.filter(assignee=request.user)
+        if self.value() == "nobody":
+            return queryset.filter(assignee__isnull=True)
+        return queryset
+
+
+class MessageInline(admin.TabularInline):
+    model = ComplaintMessage
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["created_at", "kind", "author", "body"]
+    readonly_fields = fields
+    verbose_name_plural = gettext_lazy("Conversation")
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(admin.ModelAdmin):
+    list_display = ["reference", "time_left", "status", "reason", "customer", "assignee", "incident", "created_at"]
+    list_filter = [
+        OverdueFilter,
+        MineFilter,
+        "status",
+        "reason",
+        "escalated",
+        ("incident", admin.RelatedOnlyFieldListFilter),
+        ("assignee", admin.RelatedOnlyFieldListFilter),
+    ]
+    list_select_related = ["customer", "assignee", "incident"]
+    search_fields = ["=reference", "=customer__phone", "customer__name", "=order__tracking_number"]
+    actions = ["assign_to_me"]
+    inlines = [MessageInline]
+    list_per_page = 50
+    fields = [
+        "reference",
+        "status",
+        "customer",
+        "order",
+        "incident",
+        "reason",
+        "channel",
+        "assignee",
+        "reply_due_at",
+        "first_response_at",
+        "escalated",
+        "created_at",
+    ]
+    readonly_fields = [
+        "reference",
+        "status",
+        "customer",
+        "order",
+        "incident",
+        "reason",
+        "channel",
+        "reply_due_at",
+        "first_response_at",
+        "escalated",
+        "created_at",
+    ]
+    change_form_template = "admin/complaints/complaint/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Complaint]:
+        # The queue: the next deadline first, complaints owing nothing last.
+        return super().get_queryset(request).order_by(F("reply_due_at").asc(nulls_last=True), "id")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # filed on the portal or through the API, which start the clock
+
+    @admin.display(description=gettext_lazy("time left"), ordering="reply_due_at")
+    def time_left(self, complaint: Complaint) -> str:
+        if complaint.reply_due_at is None:
+            return "—"
+        minutes = int((complaint.reply_due_at - timezone.now()).total_seconds() // 60)
+        if minutes < 0:
+            return format_html(
+                '<strong style="color:#a40e26">{}</strong>',
+                _("overdue by %(hours)d h %(minutes)d min") % {"hours": -minutes // 60, "minutes": -minutes % 60},
+            )
+        style = "color:#7d4e00;font-weight:600" if minutes < 240 else ""
+        return format_html(
+            '<span style="{}">{}</span>',
+            style,
+            _("%(hours)d h %(minutes)d min") % {"hours": minutes // 60, "minutes": minutes % 60},
+        )
+
+    @admin.action(description=gettext_lazy("Assign to me"), permissions=["change"])
+    def assign_to_me(self, request: HttpRequest, queryset: QuerySet[Complaint]) -> None:
+        assigned = 0
+        for complaint_id in queryset.exclude(status=ComplaintStatus.CLOSED).values_list("pk", flat=True):
+            complaint_assign(complaint_id=complaint_id, assignee=request.user, actor=request.user)
+            assigned += 1
+        messages.success(request, _("%(count)d complaints are yours now.") % {"count": assigned})
+
+    def save_model(self, request: HttpRequest, obj: Complaint, form: Any, change: bool) -> None:
+        if "assignee" in form.changed_data and obj.assignee is not None:
+            complaint_assign(complaint_id=obj.pk, assignee=obj.assignee, actor=request.user)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        complaint = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if complaint is not None:
+            context.update(
+                reply_form=ReplyForm(),
+                canned_responses=CannedResponse.objects.all(),
+                tracking_events=complaint.order.tracking_events.order_by("-occurred_at")[:10]
+                if complaint.order_id
+                else [],
+            )
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:complaint_id>/reply/", wrap(self.reply_view), name="complaints_complaint_reply"),
+            path("<int:complaint_id>/resolve/", wrap(self.resolve_view), name="complaints_complaint_resolve"),
+            *super().get_urls(),
+        ]
+
+    def _back(self, complaint_id: int) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:complaints_complaint_change", args=[complaint_id]))
+
+    def reply_view(self, request: HttpRequest, complaint_id: int) -> HttpResponse:
+        get_object_or_404(Complaint, pk=complaint_id)
+        form = ReplyForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                complaint_reply(
+                    complaint_id=complaint_id,
+                    actor=request.user,
+                    body=form.cleaned_data["body"],
+                    internal=form.cleaned_data["internal"],
+                )
+            except (DomainError, PermissionDenied) as error:
+                messages.error(request, str(error) or _("You may not do that."))
+            else:
+                messages.success(
+                    request,
+                    _("Note saved.") if form.cleaned_data["internal"] else _("Reply saved; the clock is stopped."),
+                )
+        elif request.method == "POST":
+            messages.error(request, _("Write the reply first."))
+        return self._back(complaint_id)
+
+    def resolve_view(self, request: HttpRequest, complaint_id: int) -> HttpResponse:
+        if request.method == "POST":
+            try:
+                complaint_resolve(complaint_id=complaint_id, actor=request.user)
+            except DomainError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, _("Resolved."))
+        return self._back(complaint_id)
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    list_display = ["title", "language", "position"]
+    list_filter = ["language"]
+    list_editable = ["position"]

@@ -1,0 +1,272 @@
+"""Writes for complaints: file, assign, reply, hear back, and the 24-hour clock.
+
+The clock is a ``ReplyDeadline`` row: opened when a complaint is filed or the
+customer writes back, closed by a public reply (never by an internal note).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from complaints.models import Complaint, ComplaintMessage, ComplaintStatus, MessageKind, ReplyDeadline
+from core.errors import ConflictError, DomainError
+from core.roles import CUSTOMER_SERVICE_AGENT, SUPERVISOR
+from customers.models import Customer
+from orders.models import Order
+
+logger = logging.getLogger(__name__)
+# Unambiguous for reading aloud on the phone: no 0/O, 1/I/L.
+_REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+class ComplaintError(DomainError):
+    pass
+
+
+class ComplaintConflict(ComplaintError, ConflictError):
+    pass
+
+
+def reply_window(reason: str) -> timedelta:
+    return timedelta(hours=settings.COMPLAINT_REPLY_HOURS_BY_REASON.get(reason, settings.COMPLAINT_REPLY_HOURS))
+
+
+def _new_reference(now: datetime) -> str:
+    suffix = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
+    return f"TS{timezone.localtime(now):%y%m%d}{suffix}"
+
+
+def _open_incident_of(order: Order | None) -> Any:
+    if order is None:
+        return None
+    from incidents.models import OPEN_STATUSES, AffectedOrder
+
+    link = (
+        AffectedOrder.objects.filter(order=order, incident__status__in=OPEN_STATUSES)
+        .select_related("incident")
+        .order_by("-incident__reported_at")
+        .first()
+    )
+    return link.incident if link else None
+
+
+def _open_clock(complaint: Complaint, now: datetime) -> None:
+    if complaint.deadlines.filter(answered_at__isnull=True).exists():
+        return  # a reply is already owed; the earlier, stricter deadline stands
+    due = now + reply_window(complaint.reason)
+    ReplyDeadline.objects.create(complaint=complaint, started_at=now, due_at=due)
+    complaint.reply_due_at = due
+
+
+def complaint_file(
+    *,
+    customer: Customer,
+    reason: str,
+    description: str,
+    channel: str,
+    order: Order | None = None,
+    actor: AbstractBaseUser | None = None,
+    now: datetime | None = None,
+) -> Complaint:
+    """File a complaint and start its reply clock. The incident is set from the order
+    when the order is affected by an open incident. Atomic."""
+    if not description.strip():
+        raise ComplaintError(_("Describe the problem, please."))
+    if order is not None and order.customer_id != customer.pk:
+        raise ComplaintError(_("This parcel belongs to another customer."))
+    now = now or timezone.now()
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                complaint = Complaint.objects.create(
+                    reference=_new_reference(now),
+                    customer=customer,
+                    order=order,
+                    incident=_open_incident_of(order),
+                    reason=reason,
+                    description=description,
+                    channel=channel,
+                    created_at=now,
+                )
+                ComplaintMessage.objects.create(
+                    complaint=complaint, kind=MessageKind.CUSTOMER, body=description, author=actor
+                )
+                _open_clock(complaint, now)
+                complaint.save(update_fields=["reply_due_at"])
+            break
+        except IntegrityError:
+            continue  # the random reference collided; draw another
+    else:
+        raise ComplaintError(_("Could not file the complaint; try again."))
+    logger.info("complaint filed", extra={"complaint": complaint.reference, "reason": reason, "channel": channel})
+    return complaint
+
+
+def _locked(complaint_id: int) -> Complaint:
+    return Complaint.objects.select_for_update().get(pk=complaint_id)
+
+
+def complaint_assign(*, complaint_id: int, assignee: AbstractBaseUser, actor: AbstractBaseUser) -> Complaint:
+    if not actor.has_perm("complaints.change_complaint"):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(_("You may not assign complaints."))
+    with transaction.atomic():
+        complaint = _locked(complaint_id)
+        if complaint.status == ComplaintStatus.CLOSED:
+            raise ComplaintConflict(_("The complaint is closed."))
+        complaint.assignee = assignee
+        if complaint.status == ComplaintStatus.NEW:
+            complaint.assign()
+        complaint.save()
+    return complaint
+
+
+def complaint_reply(
+    *, complaint_id: int, actor: AbstractBaseUser, body: str, internal: bool = False, now: datetime | None = None
+) -> ComplaintMessage:
+    """A public reply (sent to the customer, stops the clock) or an internal note (neither)."""
+    if not actor.has_perm("complaints.change_complaint"):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(_("You may not answer complaints."))
+    if not body.strip():
+        raise ComplaintError(_("Write the reply first."))
+    now = now or timezone.now()
+    with transaction.atomic():
+        complaint = _locked(complaint_id)
+        if complaint.status == ComplaintStatus.CLOSED:
+            raise ComplaintConflict(_("The complaint is closed."))
+        message = ComplaintMessage.objects.create(
+            complaint=complaint, kind=MessageKind.NOTE if internal else MessageKind.REPLY, body=body, author=actor
+        )
+        if internal:
+            return message
+        for deadline in complaint.deadlines.select_for_update().filter(answered_at__isnull=True):
+            deadline.answered_at, deadline.met = now, now <= deadline.due_at
+            deadline.save(update_fields=["answered_at", "met"])
+        complaint.reply_due_at = None
+        complaint.first_response_at = complaint.first_response_at or now
+        if complaint.assignee_id is None:
+            complaint.assignee = actor
+        if complaint.status in (ComplaintStatus.NEW, ComplaintStatus.ASSIGNED):
+            complaint.await_customer()
+        complaint.save()
+    return message
+
+
+def complaint_customer_message(*, complaint_id: int, body: str, now: datetime | None = None) -> ComplaintMessage:
+    """The customer writes back: the complaint is theirs to hear about again within the window."""
+    if not body.strip():
+        raise ComplaintError(_("Write your message first."))
+    now = now or timezone.now()
+    with transaction.atomic():
+        complaint = _locked(complaint_id)
+        if complaint.status == ComplaintStatus.CLOSED:
+            raise ComplaintConflict(_("This complaint is closed; file a new one, please."))
+        message = ComplaintMessage.objects.create(complaint=complaint, kind=MessageKind.CUSTOMER, body=body)
+        if complaint.status in (ComplaintStatus.AWAITING_CUSTOMER, ComplaintStatus.RESOLVED):
+            complaint.customer_wrote_back()
+        complaint.escalated = False
+        _open_clock(complaint, now)
+        complaint.save()
+    return message
+
+
+def complaint_resolve(*, complaint_id: int, actor: AbstractBaseUser) -> Complaint:
+    with transaction.atomic():
+        complaint = _locked(complaint_id)
+        if complaint.deadlines.filter(answered_at__isnull=True).exists():
+            raise ComplaintError(_("Reply to the customer before resolving: a reply is still owed."))
+        if complaint.status not in (ComplaintStatus.NEW, ComplaintStatus.ASSIGNED, ComplaintStatus.AWAITING_CUSTOMER):
+            raise ComplaintConflict(_("The complaint is %(status)s.") % {"status": complaint.get_status_display()})
+        complaint.resolve()
+        complaint.save()
+    return complaint
+
+
+# --- the 24-hour rule ------------------------------------------------------------------
+
+# Deadlines handled per sweep transaction; the rest wait for the next minute.
+SWEEP_BATCH = 500
+
+
+def complaint_deadlines_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Beat, every minute: remind before the deadline, escalate and record the breach at it.
+
+    Each fires once, however many sweeps run: rows are claimed with
+    ``select_for_update(skip_locked=True)`` and stamped in the same transaction,
+    and a stamped row is never picked again. The work is proportional to the
+    deadlines due (a partial index on unanswered deadlines by due time).
+    """
+    now = now or timezone.now()
+    reminded = escalated = 0
+    with transaction.atomic():
+        due = list(
+            ReplyDeadline.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("complaint__assignee")
+            .filter(answered_at__isnull=True, escalated_at__isnull=True, due_at__lte=now)
+            .order_by("due_at")[:SWEEP_BATCH]
+        )
+        for deadline in due:
+            deadline.escalated_at = now
+            deadline.met = False
+            deadline.save(update_fields=["escalated_at", "met"])
+            Complaint.objects.filter(pk=deadline.complaint_id).update(escalated=True)
+            _tell(deadline, escalation=True)
+            escalated += 1
+        soon = list(
+            ReplyDeadline.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("complaint__assignee")
+            .filter(
+                answered_at__isnull=True,
+                reminded_at__isnull=True,
+                due_at__gt=now,
+                due_at__lte=now + settings.COMPLAINT_REMINDER_BEFORE,
+            )
+            .order_by("due_at")[:SWEEP_BATCH]
+        )
+        for deadline in soon:
+            deadline.reminded_at = now
+            deadline.save(update_fields=["reminded_at"])
+            _tell(deadline, escalation=False)
+            reminded += 1
+    if reminded or escalated:
+        logger.info("complaint deadlines swept", extra={"reminded": reminded, "escalated": escalated})
+    return {"reminded": reminded, "escalated": escalated}
+
+
+def _staff_emails(group: str) -> list[str]:
+    users = get_user_model().objects.filter(groups__name=group, is_active=True).exclude(email="")
+    return sorted(set(users.values_list("email", flat=True)))
+
+
+def _tell(deadline: ReplyDeadline, *, escalation: bool) -> None:
+    from notifications.tasks import send_staff_email
+
+    complaint = deadline.complaint
+    local_due = timezone.localtime(deadline.due_at)
+    if escalation:
+        recipients = _staff_emails(SUPERVISOR)
+        subject = f"[{complaint.reference}] 投诉超过 24 小时未回复 / complaint not answered in time"
+    else:
+        assignee = complaint.assignee
+        recipients = (
+            [assignee.email] if assignee is not None and assignee.email else _staff_emails(CUSTOMER_SERVICE_AGENT)
+        )
+        subject = f"[{complaint.reference}] 投诉回复即将到期 / reply due {local_due:%m-%d %H:%M}"
+    body = f"{complaint.reference} · {complaint.get_reason_display()} · due {local_due:%Y-%m-%d %H:%M}\n{settings.PUBLIC_BASE_URL}/admin/complaints/complaint/{complaint.pk}/change/\n"
+    if recipients:
+        transaction.on_commit(lambda: send_staff_email.delay(subject, body, recipients))
+    else:
+        logger.warning("complaint deadline alert has nobody to tell", extra={"complaint": complaint.reference})
