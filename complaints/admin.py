@@ -70,7 +70,17 @@ class MessageInline(admin.TabularInline):
 
 @admin.register(Complaint)
 class ComplaintAdmin(admin.ModelAdmin):
-    list_display = ["reference", "time_left", "status", "reason", "customer", "assignee", "incident", "created_at"]
+    list_display = [
+        "reference",
+        "time_left",
+        "escalated",
+        "status",
+        "reason",
+        "customer",
+        "assignee",
+        "incident",
+        "created_at",
+    ]
     list_filter = [
         OverdueFilter,
         MineFilter,
@@ -145,6 +155,43 @@ class ComplaintAdmin(admin.ModelAdmin):
             complaint_assign(complaint_id=complaint_id, assignee=request.user, actor=request.user)
             assigned += 1
         messages.success(request, _("%(count)d complaints are yours now.") % {"count": assigned})
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """ "Assign to me", and one "Assign to <agent>" per agent, for bulk assignment."""
+        from django.contrib.auth import get_user_model
+
+        from core.roles import CUSTOMER_SERVICE_AGENT
+
+        actions = super().get_actions(request)
+        if not request.user.has_perm("complaints.change_complaint"):
+            return actions
+        agents = (
+            get_user_model()
+            .objects.filter(groups__name=CUSTOMER_SERVICE_AGENT, is_active=True)
+            .exclude(pk=request.user.pk)
+            .order_by("username")
+        )
+        for agent in agents[:30]:
+            name = f"assign_to_{agent.pk}"
+            actions[name] = (
+                self._assign_action(agent),
+                name,
+                _("Assign to %(name)s") % {"name": agent.get_full_name() or agent.username},
+            )
+        return actions
+
+    @staticmethod
+    def _assign_action(agent: Any) -> Any:
+        def assign(model_admin: ComplaintAdmin, request: HttpRequest, queryset: QuerySet[Complaint]) -> None:
+            count = 0
+            for complaint_id in queryset.exclude(status=ComplaintStatus.CLOSED).values_list("pk", flat=True):
+                complaint_assign(complaint_id=complaint_id, assignee=agent, actor=request.user)
+                count += 1
+            messages.success(
+                request, _("%(count)d complaints assigned to %(name)s.") % {"count": count, "name": agent.username}
+            )
+
+        return assign
 
     def save_model(self, request: HttpRequest, obj: Complaint, form: Any, change: bool) -> None:
         if "assignee" in form.changed_data and obj.assignee is not None:

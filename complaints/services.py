@@ -103,6 +103,9 @@ def complaint_file(
                 )
                 _open_clock(complaint, now)
                 complaint.save(update_fields=["reply_due_at"])
+                _tell_customer(
+                    complaint, event_type="complaint_received", event_key=f"complaint-received:{complaint.pk}"
+                )
             break
         except IntegrityError:
             continue  # the random reference collided; draw another
@@ -110,6 +113,28 @@ def complaint_file(
         raise ComplaintError(_("Could not file the complaint; try again."))
     logger.info("complaint filed", extra={"complaint": complaint.reference, "reason": reason, "channel": channel})
     return complaint
+
+
+def complaint_private_url(complaint: Complaint) -> str:
+    from django.urls import reverse
+
+    return settings.PUBLIC_BASE_URL + reverse("complaint-detail", args=[complaint.access_token])
+
+
+def _tell_customer(complaint: Complaint, *, event_type: str, event_key: str, reply_text: str = "") -> None:
+    """By SMS and email, in the customer's language, through the outbox (after commit)."""
+    from notifications.services import notifications_for_customer
+
+    notifications_for_customer(
+        customer=complaint.customer,
+        event_type=event_type,
+        event_key=event_key,
+        context={
+            "complaint_reference": complaint.reference,
+            "reply_text": reply_text,
+            "link": complaint_private_url(complaint),
+        },
+    )
 
 
 def _locked(complaint_id: int) -> Complaint:
@@ -162,6 +187,9 @@ def complaint_reply(
         if complaint.status in (ComplaintStatus.NEW, ComplaintStatus.ASSIGNED):
             complaint.await_customer()
         complaint.save()
+        _tell_customer(
+            complaint, event_type="complaint_reply", event_key=f"complaint-reply:{message.pk}", reply_text=body
+        )
     return message
 
 
@@ -184,6 +212,10 @@ def complaint_customer_message(*, complaint_id: int, body: str, now: datetime | 
 
 
 def complaint_resolve(*, complaint_id: int, actor: AbstractBaseUser) -> Complaint:
+    if not actor.has_perm("complaints.change_complaint"):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(_("You may not resolve complaints."))
     with transaction.atomic():
         complaint = _locked(complaint_id)
         if complaint.deadlines.filter(answered_at__isnull=True).exists():
@@ -206,44 +238,54 @@ def complaint_deadlines_sweep(*, now: datetime | None = None) -> dict[str, int]:
 
     Each fires once, however many sweeps run: rows are claimed with
     ``select_for_update(skip_locked=True)`` and stamped in the same transaction,
-    and a stamped row is never picked again. The work is proportional to the
-    deadlines due (a partial index on unanswered deadlines by due time).
+    and a stamped row is never picked again. Set-based, and its work is
+    proportional to the deadlines due (a partial index on unanswered deadlines
+    by due time), not to the number of complaints.
     """
     now = now or timezone.now()
-    reminded = escalated = 0
+    totals = {"reminded": 0, "escalated": 0}
+    while True:
+        batch = _sweep_batch(now)
+        totals["reminded"] += batch["reminded"]
+        totals["escalated"] += batch["escalated"]
+        if batch["reminded"] < SWEEP_BATCH and batch["escalated"] < SWEEP_BATCH:
+            return totals
+
+
+def _sweep_batch(now: datetime) -> dict[str, int]:
+    """One short transaction over at most SWEEP_BATCH deadlines of each kind."""
     with transaction.atomic():
+        open_deadlines = ReplyDeadline.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            answered_at__isnull=True
+        )
         due = list(
-            ReplyDeadline.objects.select_for_update(skip_locked=True, of=("self",))
+            open_deadlines.filter(escalated_at__isnull=True, due_at__lte=now)
             .select_related("complaint__assignee")
-            .filter(answered_at__isnull=True, escalated_at__isnull=True, due_at__lte=now)
             .order_by("due_at")[:SWEEP_BATCH]
         )
-        for deadline in due:
-            deadline.escalated_at = now
-            deadline.met = False
-            deadline.save(update_fields=["escalated_at", "met"])
-            Complaint.objects.filter(pk=deadline.complaint_id).update(escalated=True)
-            _tell(deadline, escalation=True)
-            escalated += 1
+        ReplyDeadline.objects.filter(pk__in=[deadline.pk for deadline in due]).update(escalated_at=now, met=False)
+        Complaint.objects.filter(pk__in=[deadline.complaint_id for deadline in due]).update(escalated=True)
         soon = list(
-            ReplyDeadline.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("complaint__assignee")
-            .filter(
-                answered_at__isnull=True,
-                reminded_at__isnull=True,
-                due_at__gt=now,
-                due_at__lte=now + settings.COMPLAINT_REMINDER_BEFORE,
+            open_deadlines.filter(
+                reminded_at__isnull=True, due_at__gt=now, due_at__lte=now + settings.COMPLAINT_REMINDER_BEFORE
             )
+            .select_related("complaint__assignee")
             .order_by("due_at")[:SWEEP_BATCH]
         )
+        ReplyDeadline.objects.filter(pk__in=[deadline.pk for deadline in soon]).update(reminded_at=now)
+        if due:
+            _tell(_staff_emails(SUPERVISOR), "投诉超过回复时限 / complaints not answered in time", due)
+        by_assignee: dict[Any, list[ReplyDeadline]] = {}
         for deadline in soon:
-            deadline.reminded_at = now
-            deadline.save(update_fields=["reminded_at"])
-            _tell(deadline, escalation=False)
-            reminded += 1
-    if reminded or escalated:
-        logger.info("complaint deadlines swept", extra={"reminded": reminded, "escalated": escalated})
-    return {"reminded": reminded, "escalated": escalated}
+            by_assignee.setdefault(deadline.complaint.assignee, []).append(deadline)
+        for assignee, deadlines in by_assignee.items():
+            recipients = (
+                [assignee.email] if assignee is not None and assignee.email else _staff_emails(CUSTOMER_SERVICE_AGENT)
+            )
+            _tell(recipients, "投诉回复即将到期 / replies due soon", deadlines)
+    if due or soon:
+        logger.info("complaint deadlines swept", extra={"reminded": len(soon), "escalated": len(due)})
+    return {"reminded": len(soon), "escalated": len(due)}
 
 
 def _staff_emails(group: str) -> list[str]:
@@ -251,22 +293,17 @@ def _staff_emails(group: str) -> list[str]:
     return sorted(set(users.values_list("email", flat=True)))
 
 
-def _tell(deadline: ReplyDeadline, *, escalation: bool) -> None:
+def _tell(recipients: list[str], subject: str, deadlines: list[ReplyDeadline]) -> None:
+    """One email per sweep and recipient list, listing the complaints: a digest, not a flood."""
     from notifications.tasks import send_staff_email
 
-    complaint = deadline.complaint
-    local_due = timezone.localtime(deadline.due_at)
-    if escalation:
-        recipients = _staff_emails(SUPERVISOR)
-        subject = f"[{complaint.reference}] 投诉超过 24 小时未回复 / complaint not answered in time"
-    else:
-        assignee = complaint.assignee
-        recipients = (
-            [assignee.email] if assignee is not None and assignee.email else _staff_emails(CUSTOMER_SERVICE_AGENT)
-        )
-        subject = f"[{complaint.reference}] 投诉回复即将到期 / reply due {local_due:%m-%d %H:%M}"
-    body = f"{complaint.reference} · {complaint.get_reason_display()} · due {local_due:%Y-%m-%d %H:%M}\n{settings.PUBLIC_BASE_URL}/admin/complaints/complaint/{complaint.pk}/change/\n"
-    if recipients:
-        transaction.on_commit(lambda: send_staff_email.delay(subject, body, recipients))
-    else:
-        logger.warning("complaint deadline alert has nobody to tell", extra={"complaint": complaint.reference})
+    if not recipients:
+        logger.warning("complaint deadline alert has nobody to tell", extra={"complaints": len(deadlines)})
+        return
+    lines = [
+        f"{deadline.complaint.reference} · {deadline.complaint.get_reason_display()} · due {timezone.localtime(deadline.due_at):%Y-%m-%d %H:%M} · "
+        f"{settings.PUBLIC_BASE_URL}/admin/complaints/complaint/{deadline.complaint_id}/change/"
+        for deadline in deadlines
+    ]
+    body = "\n".join(lines) + "\n"
+    transaction.on_commit(lambda: send_staff_email.delay(f"{subject} ({len(deadlines)})", body, recipients))

@@ -278,6 +278,8 @@ SPECTACULAR_SETTINGS = {
         "ParcelStatusEnum": "orders.models.ParcelStatus",
         "IncidentStatusEnum": "incidents.models.IncidentStatus",
         "ComponentStatusEnum": "components.models.ComponentStatus",
+        "AffectedReasonEnum": "incidents.models.AffectedReason",
+        "ComplaintReasonEnum": "complaints.models.Reason",
     },
 }
 # Largest batch the order-ingest endpoint accepts; the whole batch is validated

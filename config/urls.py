@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("customers.api_urls")),
     path("", include("orders.api_urls")),
     path("", include("incidents.api_urls")),
+    path("", include("complaints.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
@@ -20,5 +21,6 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("notifications.urls")),
+    path("", include("complaints.urls")),
     path("", include("core.urls")),
 ]

@@ -71,4 +71,33 @@ DEFAULT_TEMPLATES: dict[tuple[str, str, str], tuple[str, str]] = {
         "Resolved: {incident_title}",
         'Dear {customer_name},\n\n"{incident_title}" is resolved. Your parcel {tracking_number} is on its way and expected {new_estimate}.\n\n{update_text}\n\nWe are sorry for the delay.',
     ),
+    ("complaint_received", SMS, ZH): (
+        "",
+        "【快递服务】您的投诉{complaint_reference}已收到,我们将在24小时内回复。查看进度:{link} 回复TD退订",
+    ),
+    ("complaint_received", SMS, EN): (
+        "",
+        "Parcel service: complaint {complaint_reference} received; we reply within 24 hours. Follow it: {link} Reply STOP to opt out",
+    ),
+    ("complaint_received", EMAIL, ZH): (
+        "投诉已收到:{complaint_reference}",
+        "{customer_name},您好:\n\n您的投诉{complaint_reference}已收到,我们将在24小时内回复。\n\n查看进度或补充说明:{link}",
+    ),
+    ("complaint_received", EMAIL, EN): (
+        "Complaint received: {complaint_reference}",
+        "Dear {customer_name},\n\nWe have received your complaint {complaint_reference} and will reply within 24 hours.\n\nFollow it or add details: {link}",
+    ),
+    ("complaint_reply", SMS, ZH): ("", "【快递服务】关于投诉{complaint_reference}:{reply_text} 详情:{link} 回复TD退订"),
+    ("complaint_reply", SMS, EN): (
+        "",
+        "Parcel service, complaint {complaint_reference}: {reply_text} {link} Reply STOP to opt out",
+    ),
+    ("complaint_reply", EMAIL, ZH): (
+        "投诉回复:{complaint_reference}",
+        "{customer_name},您好:\n\n{reply_text}\n\n如需补充,请访问:{link}",
+    ),
+    ("complaint_reply", EMAIL, EN): (
+        "Reply to your complaint {complaint_reference}",
+        "Dear {customer_name},\n\n{reply_text}\n\nTo answer, visit: {link}",
+    ),
 }

@@ -16,6 +16,8 @@ class EventType(models.TextChoices):
     INCIDENT_UPDATE = "incident_update", _("Incident update")
     INCIDENT_ESTIMATE = "incident_estimate", _("New delivery estimate")
     INCIDENT_RESOLVED = "incident_resolved", _("Incident resolved")
+    COMPLAINT_RECEIVED = "complaint_received", _("Complaint received")
+    COMPLAINT_REPLY = "complaint_reply", _("Reply to a complaint")
 
 
 class Status(models.TextChoices):

@@ -23,6 +23,8 @@ PLACEHOLDERS = {
     "new_estimate": "11月25日 18:00",
     "estimated_recovery": "11月24日 12:00",
     "link": "https://status.example.com/track/",
+    "complaint_reference": "TS261122AB3CDE",
+    "reply_text": "您好,您的包裹已安排今天派送。",
 }
 _FORMATTER = string.Formatter()
 

@@ -168,6 +168,42 @@ def notifications_fan_out(
     return written
 
 
+def notifications_for_customer(
+    *, customer: Customer, event_type: str, event_key: str, context: dict[str, str], channels: list[str] | None = None
+) -> int:
+    """Messages to one customer (a complaint confirmation or reply), rendered now and
+    queued after commit. Consent and missing addresses give suppressed rows."""
+    from notifications.messages import template_for
+    from notifications.rendering import render
+
+    now = timezone.now()
+    rows = []
+    for channel in channels or [Channel.SMS, Channel.EMAIL]:
+        address = customer.phone if channel == Channel.SMS else customer.email
+        consent = customer.sms_consent if channel == Channel.SMS else customer.email_consent
+        subject, body = template_for(event_type, channel, customer.language)
+        filled = {"customer_name": customer.name, **context}
+        rows.append(
+            Notification(
+                event_type=event_type,
+                event_key=event_key,
+                customer=customer,
+                channel=channel,
+                language=customer.language,
+                recipient=address,
+                subject=render(subject, filled),
+                body=render(body, filled),
+                status=Status.PENDING if consent and address else Status.SUPPRESSED,
+                last_error="" if consent and address else "customer refused this channel or has no address",
+                next_attempt_at=now if channel == Channel.EMAIL else quiet_hours_release(now),
+                created_at=now,
+            )
+        )
+    written = len(Notification.objects.bulk_create(rows, ignore_conflicts=True))
+    notifications_queue_after_commit(event_key=event_key)
+    return written
+
+
 def incident_update_fan_out_or_defer(*, update: Any) -> None:
     """Write the update's messages now, or leave them to a worker for a large incident."""
     from incidents.models import AffectedOrder

@@ -86,3 +86,15 @@ def test_staff_without_the_role_cannot_see_the_queue(client):
     client.force_login(UserFactory(role=roles.INCIDENT_MANAGER))
 
     assert client.get(reverse("admin:complaints_complaint_changelist")).status_code == 403
+
+
+def test_bulk_assign_to_a_colleague(agent_browser):
+    colleague = UserFactory(role=roles.CUSTOMER_SERVICE_AGENT, username="wangli")
+    first, second = file_complaint(), file_complaint()
+
+    agent_browser.post(
+        reverse("admin:complaints_complaint_changelist"),
+        {"action": f"assign_to_{colleague.pk}", "_selected_action": [first.pk, second.pk]},
+    )
+
+    assert set(Complaint.objects.values_list("assignee__username", flat=True)) == {"wangli"}

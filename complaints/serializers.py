@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from complaints.models import Complaint, ComplaintChannel, ComplaintMessage, Reason
+
+
+class ComplaintMessageSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ComplaintMessage
+        fields = ["id", "kind", "body", "author", "created_at"]
+        read_only_fields = fields
+
+
+class ComplaintSerializer(serializers.ModelSerializer):
+    customer = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    order = serializers.SlugRelatedField(slug_field="tracking_number", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    messages = ComplaintMessageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Complaint
+        fields = [
+            "reference",
+            "status",
+            "reason",
+            "channel",
+            "customer",
+            "order",
+            "incident",
+            "assignee",
+            "reply_due_at",
+            "first_response_at",
+            "escalated",
+            "created_at",
+            "messages",
+        ]
+        read_only_fields = fields
+
+
+class ComplaintFileSerializer(serializers.Serializer):
+    tracking_number = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="The parcel; its customer files the complaint."
+    )
+    customer = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Customer id in the order system, when there is no parcel.",
+    )
+    reason = serializers.ChoiceField(choices=Reason.choices)
+    description = serializers.CharField(max_length=2000)
+    channel = serializers.ChoiceField(choices=ComplaintChannel.choices, default=ComplaintChannel.PHONE)
+
+
+class ComplaintMessageCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=4000)
+    internal = serializers.BooleanField(default=False, help_text="An internal note: not sent, does not stop the clock.")
+
+
+class ComplaintAssignSerializer(serializers.Serializer):
+    assignee = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.filter(is_staff=True, is_active=True)
+    )
+
+
+class ComplaintTransitionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["resolve"])

@@ -1,0 +1,87 @@
+"""The portal side: file a complaint without an account, follow it by a private link."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from complaints.forms import CustomerMessageForm, PortalComplaintForm
+from complaints.models import Complaint, ComplaintChannel, MessageKind
+from complaints.services import ComplaintError, complaint_customer_message, complaint_file
+from core.ratelimit import client_ip, rate_limited
+from orders.models import Order
+
+# Guessing tracking numbers or phone digits is slow work at this pace.
+FILING_LIMIT_PER_IP = 10
+FILING_LIMIT_PER_TRACKING_NUMBER = 5
+FILING_WINDOW_SECONDS = 3600
+
+
+def _order_for(tracking_number: str, phone_last4: str) -> Order | None:
+    # One query whatever is wrong, and one answer for a wrong number or wrong
+    # digits, so the form tells nobody which tracking numbers exist.
+    order = Order.objects.select_related("customer").filter(tracking_number=tracking_number).first()
+    if order is None or order.customer.phone[-4:] != phone_last4:
+        return None
+    return order
+
+
+@require_http_methods(["GET", "POST"])
+def complaint_new(request: HttpRequest) -> HttpResponse:
+    form = PortalComplaintForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if rate_limited(
+            "complaint-ip", client_ip(request), limit=FILING_LIMIT_PER_IP, window_seconds=FILING_WINDOW_SECONDS
+        ) or rate_limited(
+            "complaint-parcel",
+            data["tracking_number"],
+            limit=FILING_LIMIT_PER_TRACKING_NUMBER,
+            window_seconds=FILING_WINDOW_SECONDS,
+        ):
+            return render(request, "complaints/new.html", {"form": form, "too_many": True}, status=429)
+        order = _order_for(data["tracking_number"], data["phone_last4"])
+        if order is None:
+            form.add_error(
+                None,
+                _("We could not find a parcel with this tracking number and phone number. Check both and try again."),
+            )
+        else:
+            try:
+                complaint = complaint_file(
+                    customer=order.customer,
+                    order=order,
+                    reason=data["reason"],
+                    description=data["description"],
+                    channel=ComplaintChannel.PORTAL,
+                )
+            except ComplaintError as error:
+                form.add_error(None, str(error))
+            else:
+                return redirect("complaint-detail", token=complaint.access_token)
+    return render(request, "complaints/new.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def complaint_detail(request: HttpRequest, token: str) -> HttpResponse:
+    complaint = get_object_or_404(Complaint.objects.select_related("order"), access_token=token)
+    form = CustomerMessageForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            complaint_customer_message(complaint_id=complaint.pk, body=form.cleaned_data["body"])
+        except ComplaintError as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("complaint-detail", token=token)
+    conversation = complaint.messages.filter(kind__in=[MessageKind.CUSTOMER, MessageKind.REPLY]).order_by(
+        "created_at", "id"
+    )
+    response = render(
+        request, "complaints/detail.html", {"complaint": complaint, "conversation": conversation, "form": form}
+    )
+    # The token is the key to this page: keep it out of referrers and caches.
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "private, no-store"
+    return response

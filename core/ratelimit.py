@@ -1,0 +1,32 @@
+"""Fixed-window request limits kept in the shared cache (Redis in production)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.cache import cache
+from django.http import HttpRequest
+
+logger = logging.getLogger(__name__)
+
+
+def client_ip(request: HttpRequest) -> str:
+    # Behind nginx, REMOTE_ADDR is set from the real client by the proxy's config
+    # (set_real_ip_from); trusting X-Forwarded-For here would let anyone pick an IP.
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def rate_limited(scope: str, key: str, *, limit: int, window_seconds: int) -> bool:
+    """Count one attempt; ``True`` once ``limit`` attempts were made in this window.
+
+    A dead cache lets requests through (and logs it): a status page must keep
+    answering when Redis is in trouble.
+    """
+    cache_key = f"ratelimit:{scope}:{key}"
+    try:
+        added = cache.add(cache_key, 1, timeout=window_seconds)
+        count = 1 if added else cache.incr(cache_key)
+    except Exception as error:  # noqa: BLE001
+        logger.warning("rate limit unavailable", extra={"scope": scope, "error": type(error).__name__})
+        return False
+    return count > limit
