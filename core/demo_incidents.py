@@ -117,3 +117,30 @@ def seed_demo_incidents(*, manager: AbstractBaseUser, supervisor: AbstractBaseUs
         )
         maintenance.components.add(components["运单查询系统"])
     return 2
+
+
+def seed_demo_complaints() -> int:
+    """A few complaints for the agents' queue, one close to its deadline. Idempotent."""
+    from complaints.models import Complaint
+    from complaints.services import complaint_file
+    from orders.models import Order
+
+    if Complaint.objects.exists():
+        return 0
+    now = timezone.now()
+    orders = list(Order.objects.filter(incident_links__isnull=False).select_related("customer").order_by("id")[:3])
+    stories = [
+        ("delay", "台风期间包裹一直显示在广州白云转运中心,什么时候能到?", 22),
+        ("attitude", "打客服电话一直占线,希望尽快回复。", 6),
+        ("lost", "物流信息三天没有更新,担心包裹丢失。", 1),
+    ]
+    for order, (reason, text, hours_ago) in zip(orders, stories, strict=False):
+        complaint_file(
+            customer=order.customer,
+            order=order,
+            reason=reason,
+            description=text,
+            channel="portal",
+            now=now - timedelta(hours=hours_ago),
+        )
+    return len(orders)

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from complaints.models import Complaint
 from customers.models import Customer
 from incidents.models import AffectedOrder, Incident
 from orders.models import Order, TrackingEvent
@@ -27,6 +28,7 @@ def snapshot() -> tuple:
         sorted(get_user_model().objects.values_list("username", flat=True)),
         list(Incident.objects.order_by("id").values_list("title_zh", "status")),
         AffectedOrder.objects.count(),
+        sorted(Complaint.objects.values_list("reason", flat=True)),
     )
 
 

@@ -118,3 +118,9 @@ class Command(BaseCommand):
             supervisor=get_user_model().objects.get(username="supervisor"),
         )
         self.stdout.write(f"Demo incidents: {created} created." if created else "Demo incidents: already there.")
+        from core.demo_incidents import seed_demo_complaints
+
+        complaints = seed_demo_complaints()
+        self.stdout.write(
+            f"Demo complaints: {complaints} created." if complaints else "Demo complaints: already there."
+        )
