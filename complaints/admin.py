@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from complaints.forms import ReplyForm
 from complaints.models import CannedResponse, Complaint, ComplaintMessage, ComplaintStatus
-from complaints.services import complaint_assign, complaint_reply, complaint_resolve
+from complaints.services import complaint_assign, complaint_close, complaint_reply, complaint_resolve
 from core.errors import DomainError
 
 
@@ -217,6 +217,7 @@ class ComplaintAdmin(admin.ModelAdmin):
         return [
             path("<int:complaint_id>/reply/", wrap(self.reply_view), name="complaints_complaint_reply"),
             path("<int:complaint_id>/resolve/", wrap(self.resolve_view), name="complaints_complaint_resolve"),
+            path("<int:complaint_id>/close/", wrap(self.close_view), name="complaints_complaint_close"),
             *super().get_urls(),
         ]
 
@@ -246,13 +247,19 @@ class ComplaintAdmin(admin.ModelAdmin):
         return self._back(complaint_id)
 
     def resolve_view(self, request: HttpRequest, complaint_id: int) -> HttpResponse:
+        return self._move(request, complaint_id, complaint_resolve, _("Resolved."))
+
+    def close_view(self, request: HttpRequest, complaint_id: int) -> HttpResponse:
+        return self._move(request, complaint_id, complaint_close, _("Closed."))
+
+    def _move(self, request: HttpRequest, complaint_id: int, move: Any, done: str) -> HttpResponse:
         if request.method == "POST":
             try:
-                complaint_resolve(complaint_id=complaint_id, actor=request.user)
-            except DomainError as error:
-                messages.error(request, str(error))
+                move(complaint_id=complaint_id, actor=request.user)
+            except (DomainError, PermissionDenied) as error:
+                messages.error(request, str(error) or _("You may not do that."))
             else:
-                messages.success(request, _("Resolved."))
+                messages.success(request, done)
         return self._back(complaint_id)
 
 

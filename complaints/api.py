@@ -17,7 +17,14 @@ from complaints.serializers import (
     ComplaintSerializer,
     ComplaintTransitionSerializer,
 )
-from complaints.services import ComplaintError, complaint_assign, complaint_file, complaint_reply, complaint_resolve
+from complaints.services import (
+    ComplaintError,
+    complaint_assign,
+    complaint_close,
+    complaint_file,
+    complaint_reply,
+    complaint_resolve,
+)
 from core.api import RequiredPermissions
 from customers.models import Customer
 from orders.models import Order
@@ -124,5 +131,6 @@ class ComplaintTransitionApi(APIView):
     def post(self, request: Request, reference: str) -> Response:
         serializer = ComplaintTransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        complaint = complaint_resolve(complaint_id=_complaint(reference).pk, actor=request.user)
+        move = complaint_resolve if serializer.validated_data["action"] == "resolve" else complaint_close
+        complaint = move(complaint_id=_complaint(reference).pk, actor=request.user)
         return Response(ComplaintSerializer(_complaint(complaint.reference)).data)

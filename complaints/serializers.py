@@ -68,4 +68,4 @@ class ComplaintAssignSerializer(serializers.Serializer):
 
 
 class ComplaintTransitionSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=["resolve"])
+    action = serializers.ChoiceField(choices=["resolve", "close"])

@@ -307,3 +307,21 @@ def _tell(recipients: list[str], subject: str, deadlines: list[ReplyDeadline]) -
     ]
     body = "\n".join(lines) + "\n"
     transaction.on_commit(lambda: send_staff_email.delay(f"{subject} ({len(deadlines)})", body, recipients))
+
+
+def complaint_close(*, complaint_id: int, actor: AbstractBaseUser) -> Complaint:
+    """Close a resolved complaint; after this the customer files a new one."""
+    if not actor.has_perm("complaints.change_complaint"):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(_("You may not close complaints."))
+    with transaction.atomic():
+        complaint = _locked(complaint_id)
+        if complaint.status != ComplaintStatus.RESOLVED:
+            raise ComplaintConflict(
+                _("Only a resolved complaint can be closed; it is %(status)s.")
+                % {"status": complaint.get_status_display()}
+            )
+        complaint.close()
+        complaint.save()
+    return complaint

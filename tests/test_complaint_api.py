@@ -35,6 +35,12 @@ def test_agent_files_a_phone_complaint_replies_and_resolves(agent_client):
 
     assert (note.json()["kind"], reply.json()["kind"]) == ("note", "reply")
     assert resolved.json()["status"] == "resolved"
+    closed = agent_client.post(
+        reverse("api-complaint-transition", args=[reference]), {"action": "close"}, format="json"
+    )
+    assert closed.json()["status"] == "closed"
+    again = agent_client.post(reverse("api-complaint-transition", args=[reference]), {"action": "close"}, format="json")
+    assert again.status_code == 409
     assert agent_client.get(reverse("api-complaint-list")).json()["count"] == 1
 
 
