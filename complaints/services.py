@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -137,15 +138,17 @@ def _tell_customer(complaint: Complaint, *, event_type: str, event_key: str, rep
     )
 
 
+def _require_complaint_staff(actor: AbstractBaseUser, refusal: str) -> None:
+    if not actor.has_perm("complaints.change_complaint"):
+        raise PermissionDenied(refusal)
+
+
 def _locked(complaint_id: int) -> Complaint:
     return Complaint.objects.select_for_update().get(pk=complaint_id)
 
 
 def complaint_assign(*, complaint_id: int, assignee: AbstractBaseUser, actor: AbstractBaseUser) -> Complaint:
-    if not actor.has_perm("complaints.change_complaint"):
-        from django.core.exceptions import PermissionDenied
-
-        raise PermissionDenied(_("You may not assign complaints."))
+    _require_complaint_staff(actor, _("You may not assign complaints."))
     with transaction.atomic():
         complaint = _locked(complaint_id)
         if complaint.status == ComplaintStatus.CLOSED:
@@ -161,10 +164,7 @@ def complaint_reply(
     *, complaint_id: int, actor: AbstractBaseUser, body: str, internal: bool = False, now: datetime | None = None
 ) -> ComplaintMessage:
     """A public reply (sent to the customer, stops the clock) or an internal note (neither)."""
-    if not actor.has_perm("complaints.change_complaint"):
-        from django.core.exceptions import PermissionDenied
-
-        raise PermissionDenied(_("You may not answer complaints."))
+    _require_complaint_staff(actor, _("You may not answer complaints."))
     if not body.strip():
         raise ComplaintError(_("Write the reply first."))
     now = now or timezone.now()
@@ -212,10 +212,7 @@ def complaint_customer_message(*, complaint_id: int, body: str, now: datetime | 
 
 
 def complaint_resolve(*, complaint_id: int, actor: AbstractBaseUser) -> Complaint:
-    if not actor.has_perm("complaints.change_complaint"):
-        from django.core.exceptions import PermissionDenied
-
-        raise PermissionDenied(_("You may not resolve complaints."))
+    _require_complaint_staff(actor, _("You may not resolve complaints."))
     with transaction.atomic():
         complaint = _locked(complaint_id)
         if complaint.deadlines.filter(answered_at__isnull=True).exists():
@@ -311,10 +308,7 @@ def _tell(recipients: list[str], subject: str, deadlines: list[ReplyDeadline]) -
 
 def complaint_close(*, complaint_id: int, actor: AbstractBaseUser) -> Complaint:
     """Close a resolved complaint; after this the customer files a new one."""
-    if not actor.has_perm("complaints.change_complaint"):
-        from django.core.exceptions import PermissionDenied
-
-        raise PermissionDenied(_("You may not close complaints."))
+    _require_complaint_staff(actor, _("You may not close complaints."))
     with transaction.atomic():
         complaint = _locked(complaint_id)
         if complaint.status != ComplaintStatus.RESOLVED:
