@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "components",
     "incidents",
     "complaints",
+    "compensation",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +183,11 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "complaints.tasks.sweep_complaint_deadlines",
         "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
+    },
+    "coupon-expiry": {
+        "task": "compensation.tasks.expire_coupons",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
     },
     "maintenance-windows": {
         "task": "components.tasks.advance_maintenances",

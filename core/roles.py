@@ -60,6 +60,7 @@ _COMMAND_INCIDENTS = [
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     CUSTOMER_SERVICE_AGENT: [
         *_VIEW_PARCELS,
+        "compensation.view_coupon",
         *_VIEW_INCIDENTS,
         *_VIEW_NOTIFICATIONS,
         *_WORK_COMPLAINTS,
@@ -73,6 +74,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     SUPERVISOR: [
         *_VIEW_PARCELS,
+        "compensation.view_coupon",
+        "compensation.change_coupon",
         *_COMMAND_INCIDENTS,
         *_WORK_COMPLAINTS,
         "complaints.view_replydeadline",
@@ -100,6 +103,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.add_order",
         "orders.change_order",
         "orders.add_trackingevent",
+        # The shop redeems coupons at checkout.
+        "compensation.view_coupon",
+        "compensation.change_coupon",
     ],
 }
 

@@ -76,3 +76,15 @@ def declare_incident(*, actor=None, category_code: str = "information_system", *
     }
     fields.update(overrides)
     return incident_declare(actor=actor, category=IncidentCategory.objects.get(code=category_code), **fields)
+
+
+class CouponFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "compensation.Coupon"
+
+    customer = factory.SubFactory(CustomerFactory)
+    value = "20.00"
+    minimum_spend = "50.00"
+    valid_from = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    valid_until = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+    source = "goodwill"

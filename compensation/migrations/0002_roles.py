@@ -1,0 +1,12 @@
+from django.db import migrations
+
+from core.roles import sync_role_groups
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("compensation", "0001_initial"),
+        ("complaints", "0003_roles"),
+    ]
+
+    operations = [migrations.RunPython(sync_role_groups, migrations.RunPython.noop)]

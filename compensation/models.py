@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from compensation.codes import new_code
+from customers.models import Customer
+from orders.models import Order
+
+
+class CouponStatus(models.TextChoices):
+    ISSUED = "issued", _("Issued")
+    REDEEMED = "redeemed", _("Redeemed")
+    EXPIRED = "expired", _("Expired")
+    REVOKED = "revoked", _("Revoked")
+
+
+class CouponSource(models.TextChoices):
+    INCIDENT_RULE = "incident_rule", _("Incident rule")
+    GOODWILL = "goodwill", _("Goodwill")
+    COMPLAINT = "complaint", _("Complaint")
+
+
+class Coupon(models.Model):
+    code = models.CharField(_("code"), max_length=19, unique=True, default=new_code, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="coupons", verbose_name=_("customer"))
+    value = models.DecimalField(
+        _("value (CNY)"), max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    minimum_spend = models.DecimalField(_("minimum spend (CNY)"), max_digits=10, decimal_places=2, default=Decimal("0"))
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_until = models.DateTimeField(_("valid until"))
+    status = models.CharField(_("status"), max_length=10, choices=CouponStatus.choices, default=CouponStatus.ISSUED)
+    source = models.CharField(_("source"), max_length=14, choices=CouponSource.choices)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("issued by"),
+    )
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="coupons",
+        verbose_name=_("incident"),
+    )
+    order = models.ForeignKey(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="coupons", verbose_name=_("order")
+    )
+    complaint = models.ForeignKey(
+        "complaints.Complaint",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="coupons",
+        verbose_name=_("complaint"),
+    )
+    redeemed_at = models.DateTimeField(_("redeemed"), null=True, blank=True)
+    redeemed_order_amount = models.DecimalField(
+        _("order amount at redemption"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("issued"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("coupon")
+        verbose_name_plural = _("coupons")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # At most one incident coupon per parcel: re-runs and concurrent runs add nothing.
+            models.UniqueConstraint(
+                fields=["incident", "order"],
+                condition=models.Q(source="incident_rule"),
+                name="one_incident_coupon_per_order",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gt=models.F("valid_from")), name="coupon_valid_window"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["valid_until"], condition=models.Q(status="issued"), name="coupon_issued_expiry")
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Redemption(models.Model):
+    """The first answer to a redeem request, kept under its idempotency key."""
+
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    code = models.CharField(max_length=19)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("redeem request")
+        verbose_name_plural = _("redeem requests")
+
+    def __str__(self) -> str:
+        return self.idempotency_key

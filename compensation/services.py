@@ -1,0 +1,126 @@
+"""Coupons: redeem exactly once, revoke, expire."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from compensation.codes import normalize_code
+from compensation.models import Coupon, CouponStatus, Redemption
+from customers.models import Customer
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RedeemAnswer:
+    status_code: int
+    body: dict[str, Any]
+
+
+def _refusal(coupon: Coupon | None, *, customer_external_id: str, order_amount: Decimal, now: datetime) -> RedeemAnswer:
+    """Why a coupon could not be redeemed, in the order a shop would want to know."""
+    if coupon is None or coupon.customer.external_id != customer_external_id:
+        # The same answer for a wrong code and someone else's code: codes are not to be probed.
+        return RedeemAnswer(
+            404, {"redeemed": False, "error": "unknown_code", "detail": _("No such coupon for this customer.")}
+        )
+    reasons = {
+        CouponStatus.REDEEMED: ("already_redeemed", _("This coupon was already redeemed.")),
+        CouponStatus.EXPIRED: ("expired", _("This coupon has expired.")),
+        CouponStatus.REVOKED: ("revoked", _("This coupon was revoked.")),
+    }
+    if coupon.status in reasons:
+        error, detail = reasons[coupon.status]
+        return RedeemAnswer(409, {"redeemed": False, "error": error, "detail": detail})
+    if now < coupon.valid_from:
+        return RedeemAnswer(
+            409, {"redeemed": False, "error": "not_yet_valid", "detail": _("This coupon is not valid yet.")}
+        )
+    if now >= coupon.valid_until:
+        return RedeemAnswer(409, {"redeemed": False, "error": "expired", "detail": _("This coupon has expired.")})
+    return RedeemAnswer(
+        409,
+        {
+            "redeemed": False,
+            "error": "minimum_spend",
+            "detail": _("The order must come to at least ¥%(minimum)s; it is ¥%(amount)s.")
+            % {"minimum": coupon.minimum_spend, "amount": order_amount},
+        },
+    )
+
+
+def coupon_redeem(
+    *,
+    code: str,
+    customer_external_id: str,
+    order_amount: Decimal,
+    idempotency_key: str = "",
+    now: datetime | None = None,
+) -> RedeemAnswer:
+    """Redeem a coupon for a customer's order, at most once.
+
+    One conditional ``UPDATE … WHERE status = 'issued' AND …`` decides: of any
+    number of concurrent attempts exactly one changes the row. With an
+    idempotency key, a retried request gets the first answer again, even when
+    the retry races the original.
+    """
+    code = normalize_code(code)
+    now = now or timezone.now()
+    if idempotency_key:
+        stored = Redemption.objects.filter(idempotency_key=idempotency_key).first()
+        if stored is not None:
+            return RedeemAnswer(stored.status_code, stored.response)
+    # The customer's id first: the UPDATE below must touch one table only, so that
+    # PostgreSQL re-checks every condition on the row a concurrent winner just
+    # changed (a join makes it "id IN (sub-select)", checked on a stale snapshot).
+    customer_id = Customer.objects.filter(external_id=customer_external_id).values_list("id", flat=True).first()
+    try:
+        with transaction.atomic():
+            changed = Coupon.objects.filter(
+                code=code,
+                customer_id=customer_id,
+                status=CouponStatus.ISSUED,
+                valid_from__lte=now,
+                valid_until__gt=now,
+                minimum_spend__lte=order_amount,
+            ).update(status=CouponStatus.REDEEMED, redeemed_at=now, redeemed_order_amount=order_amount)
+            coupon = Coupon.objects.select_related("customer").filter(code=code).first()
+            if changed:
+                answer = RedeemAnswer(
+                    200, {"redeemed": True, "code": code, "value": str(coupon.value), "redeemed_at": now.isoformat()}
+                )
+                logger.info("coupon redeemed", extra={"coupon": coupon.pk})
+            else:
+                answer = _refusal(coupon, customer_external_id=customer_external_id, order_amount=order_amount, now=now)
+            if idempotency_key:
+                Redemption.objects.create(
+                    idempotency_key=idempotency_key, code=code, status_code=answer.status_code, response=answer.body
+                )
+    except IntegrityError:
+        # The same key is being answered by a concurrent request: give its answer.
+        stored = Redemption.objects.get(idempotency_key=idempotency_key)
+        return RedeemAnswer(stored.status_code, stored.response)
+    return answer
+
+
+def coupon_revoke(*, coupon_id: int, reason: str = "") -> bool:
+    """Revoke an unredeemed coupon; returns whether it changed. A redeemed one stays redeemed."""
+    changes: dict[str, Any] = {"status": CouponStatus.REVOKED}
+    if reason:
+        changes["reason"] = reason[:200]
+    return bool(Coupon.objects.filter(pk=coupon_id, status=CouponStatus.ISSUED).update(**changes))
+
+
+def coupons_expire(*, now: datetime | None = None) -> int:
+    """Beat: issued coupons past their window become expired (one UPDATE, idempotent)."""
+    return Coupon.objects.filter(status=CouponStatus.ISSUED, valid_until__lte=now or timezone.now()).update(
+        status=CouponStatus.EXPIRED
+    )
