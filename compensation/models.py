@@ -108,3 +108,34 @@ class Redemption(models.Model):
 
     def __str__(self) -> str:
         return self.idempotency_key
+
+
+class CompensationRule(models.Model):
+    """One line of an incident's compensation table: parcels matching it get this coupon.
+
+    An affected order gets the most valuable rule it matches, once.
+    """
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="compensation_rules", verbose_name=_("incident")
+    )
+    reason = models.CharField(_("affected because"), max_length=12, blank=True, help_text=_("Empty: any reason."))
+    min_delay = models.DurationField(
+        _("delayed at least"),
+        null=True,
+        blank=True,
+        help_text=_("New estimate minus the original promise. Empty: any delay."),
+    )
+    value = models.DecimalField(
+        _("value (CNY)"), max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    minimum_spend = models.DecimalField(_("minimum spend (CNY)"), max_digits=10, decimal_places=2, default=Decimal("0"))
+    valid_days = models.PositiveSmallIntegerField(_("valid for (days)"), default=30)
+
+    class Meta:
+        verbose_name = _("compensation rule")
+        verbose_name_plural = _("compensation rules")
+        ordering = ["incident", "-value"]
+
+    def __str__(self) -> str:
+        return f"¥{self.value}"
