@@ -139,3 +139,67 @@ class CompensationRule(models.Model):
 
     def __str__(self) -> str:
         return f"¥{self.value}"
+
+
+class RequestStatus(models.TextChoices):
+    PENDING_APPROVAL = "pending_approval", _("Pending approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    ISSUED = "issued", _("Issued")
+
+
+class RequestKind(models.TextChoices):
+    INCIDENT_RULES = "incident_rules", _("Incident rules")
+    GOODWILL = "goodwill", _("Goodwill coupon")
+
+
+class CompensationRequest(models.Model):
+    """Compensation someone asked for: issued at once within the limits, else a
+    supervisor decides first. The decision, who made it and when, stay recorded."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=RequestKind.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=RequestStatus.choices, default=RequestStatus.PENDING_APPROVAL
+    )
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="compensation_requests",
+        verbose_name=_("incident"),
+    )
+    complaint = models.ForeignKey(
+        "complaints.Complaint",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="compensation_requests",
+        verbose_name=_("complaint"),
+    )
+    orders = models.PositiveIntegerField(_("orders"), default=0)
+    cost = models.DecimalField(_("cost (CNY)"), max_digits=12, decimal_places=2)
+    note = models.CharField(_("reason"), max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("requested by")
+    )
+    requested_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    issued = models.PositiveIntegerField(_("coupons issued"), default=0)
+
+    class Meta:
+        verbose_name = _("compensation request")
+        verbose_name_plural = _("compensation requests")
+        ordering = ["-requested_at"]
+        permissions = [("approve_compensation", _("Can approve compensation above the limits"))]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ¥{self.cost}"

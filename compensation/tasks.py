@@ -9,3 +9,11 @@ def expire_coupons() -> int:
     from compensation.services import coupons_expire
 
     return coupons_expire()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def issue_compensation(request_id: int) -> int:
+    """Issue an approved incident compensation. Idempotent, so late ack is safe."""
+    from compensation.requests import compensation_request_issue
+
+    return compensation_request_issue(request_id=request_id)

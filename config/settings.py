@@ -10,6 +10,7 @@ to start on anything insecure or embedded.
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -203,6 +204,11 @@ COMPLAINT_REPLY_HOURS = env.int("COMPLAINT_REPLY_HOURS", 24, minimum=1)
 COMPLAINT_REPLY_HOURS_BY_REASON: dict[str, int] = {}
 # The assignee (or the team) is reminded this long before a reply falls due.
 COMPLAINT_REMINDER_BEFORE = timedelta(hours=env.int("COMPLAINT_REMINDER_HOURS", 4, minimum=0))
+# Compensation above these needs a supervisor: an incident's whole issue (CNY
+# total), and a goodwill coupon an agent gives from a complaint.
+COMPENSATION_APPROVAL_TOTAL = Decimal(env.int("COMPENSATION_APPROVAL_TOTAL", 10_000, minimum=0))
+COMPENSATION_AGENT_LIMIT = Decimal(env.int("COMPENSATION_AGENT_LIMIT", 20, minimum=0))
+GOODWILL_VALID_DAYS = 30
 # /healthz reports the worker as down when no heartbeat arrived for this long.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 120, minimum=30))
 

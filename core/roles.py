@@ -40,6 +40,14 @@ _WORK_COMPLAINTS = [
 _VIEW_NOTIFICATIONS = ["notifications.view_notification", "notifications.view_notificationtemplate"]
 _COMMAND_INCIDENTS = [
     *_VIEW_INCIDENTS,
+    # Managers set an incident's compensation table and ask for it to be issued.
+    "compensation.view_compensationrule",
+    "compensation.add_compensationrule",
+    "compensation.change_compensationrule",
+    "compensation.delete_compensationrule",
+    "compensation.view_compensationrequest",
+    "compensation.add_compensationrequest",
+    "compensation.view_coupon",
     *_VIEW_NOTIFICATIONS,
     # Retrying failed messages is a change of their status.
     "notifications.change_notification",
@@ -61,6 +69,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     CUSTOMER_SERVICE_AGENT: [
         *_VIEW_PARCELS,
         "compensation.view_coupon",
+        # Goodwill coupons from a complaint, within the agent's limit.
+        "compensation.add_compensationrequest",
+        "compensation.view_compensationrequest",
         *_VIEW_INCIDENTS,
         *_VIEW_NOTIFICATIONS,
         *_WORK_COMPLAINTS,
@@ -76,6 +87,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_PARCELS,
         "compensation.view_coupon",
         "compensation.change_coupon",
+        "compensation.view_compensationrule",
+        "compensation.add_compensationrule",
+        "compensation.change_compensationrule",
+        "compensation.delete_compensationrule",
+        "compensation.view_compensationrequest",
+        "compensation.add_compensationrequest",
+        "compensation.approve_compensation",
         *_COMMAND_INCIDENTS,
         *_WORK_COMPLAINTS,
         "complaints.view_replydeadline",

@@ -100,4 +100,20 @@ DEFAULT_TEMPLATES: dict[tuple[str, str, str], tuple[str, str]] = {
         "Reply to your complaint {complaint_reference}",
         "Dear {customer_name},\n\n{reply_text}\n\nTo answer, visit: {link}",
     ),
+    ("compensation_issued", SMS, ZH): (
+        "",
+        "【快递服务】给您带来不便深表歉意,特赠{coupon_value}元优惠券,券码{coupon_code},{coupon_valid_until}前有效。回复TD退订",
+    ),
+    ("compensation_issued", SMS, EN): (
+        "",
+        "Parcel service: sorry for the trouble. A CNY {coupon_value} coupon for you: {coupon_code}, valid until {coupon_valid_until}. Reply STOP to opt out",
+    ),
+    ("compensation_issued", EMAIL, ZH): (
+        "{coupon_value}元优惠券:给您的补偿",
+        "{customer_name},您好:\n\n给您带来的不便,我们深表歉意。特赠您{coupon_value}元优惠券:\n\n券码:{coupon_code}\n有效期至:{coupon_valid_until}",
+    ),
+    ("compensation_issued", EMAIL, EN): (
+        "A CNY {coupon_value} coupon to make up for the delay",
+        "Dear {customer_name},\n\nWe are sorry for the trouble. Here is a CNY {coupon_value} coupon:\n\nCode: {coupon_code}\nValid until: {coupon_valid_until}",
+    ),
 }

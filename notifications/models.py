@@ -18,6 +18,7 @@ class EventType(models.TextChoices):
     INCIDENT_RESOLVED = "incident_resolved", _("Incident resolved")
     COMPLAINT_RECEIVED = "complaint_received", _("Complaint received")
     COMPLAINT_REPLY = "complaint_reply", _("Reply to a complaint")
+    COMPENSATION_ISSUED = "compensation_issued", _("Coupon issued")
 
 
 class Status(models.TextChoices):

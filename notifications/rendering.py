@@ -25,6 +25,9 @@ PLACEHOLDERS = {
     "link": "https://status.example.com/track/",
     "complaint_reference": "TS261122AB3CDE",
     "reply_text": "您好,您的包裹已安排今天派送。",
+    "coupon_code": "7KQM-3TXR-PW9C-H4ZD",
+    "coupon_value": "20",
+    "coupon_valid_until": "12月22日",
 }
 _FORMATTER = string.Formatter()
 

@@ -173,35 +173,51 @@ def notifications_for_customer(
 ) -> int:
     """Messages to one customer (a complaint confirmation or reply), rendered now and
     queued after commit. Consent and missing addresses give suppressed rows."""
+    written = notifications_for_customers(
+        event_type=event_type, messages=[(customer, event_key, context)], channels=channels
+    )
+    notifications_queue_after_commit(event_key=event_key)
+    return written
+
+
+def notifications_for_customers(
+    *, event_type: str, messages: list[tuple[Customer, str, dict[str, str]]], channels: list[str] | None = None
+) -> int:
+    """Rendered rows for many customers, each with its own event key and values
+    (e.g. one coupon each), in one insert; conflicts (already written) are skipped.
+    The caller queues them (or leaves them to the sweeper)."""
     from notifications.messages import template_for
     from notifications.rendering import render
 
     now = timezone.now()
+    templates: dict[tuple[str, str], tuple[str, str]] = {}
     rows = []
-    for channel in channels or [Channel.SMS, Channel.EMAIL]:
-        address = customer.phone if channel == Channel.SMS else customer.email
-        consent = customer.sms_consent if channel == Channel.SMS else customer.email_consent
-        subject, body = template_for(event_type, channel, customer.language)
-        filled = {"customer_name": customer.name, **context}
-        rows.append(
-            Notification(
-                event_type=event_type,
-                event_key=event_key,
-                customer=customer,
-                channel=channel,
-                language=customer.language,
-                recipient=address,
-                subject=render(subject, filled),
-                body=render(body, filled),
-                status=Status.PENDING if consent and address else Status.SUPPRESSED,
-                last_error="" if consent and address else "customer refused this channel or has no address",
-                next_attempt_at=now if channel == Channel.EMAIL else quiet_hours_release(now),
-                created_at=now,
+    for customer, event_key, context in messages:
+        for channel in channels or [Channel.SMS, Channel.EMAIL]:
+            address = customer.phone if channel == Channel.SMS else customer.email
+            consent = customer.sms_consent if channel == Channel.SMS else customer.email_consent
+            if (channel, customer.language) not in templates:
+                templates[(channel, customer.language)] = template_for(event_type, channel, customer.language)
+            subject, body = templates[(channel, customer.language)]
+            filled = {"customer_name": customer.name, **context}
+            rows.append(
+                Notification(
+                    event_type=event_type,
+                    event_key=event_key,
+                    customer=customer,
+                    channel=channel,
+                    language=customer.language,
+                    recipient=address,
+                    subject=render(subject, filled),
+                    body=render(body, filled),
+                    status=Status.PENDING if consent and address else Status.SUPPRESSED,
+                    last_error="" if consent and address else "customer refused this channel or has no address",
+                    next_attempt_at=now if channel == Channel.EMAIL else quiet_hours_release(now),
+                    created_at=now,
+                )
             )
-        )
-    written = len(Notification.objects.bulk_create(rows, ignore_conflicts=True))
-    notifications_queue_after_commit(event_key=event_key)
-    return written
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
 
 
 def incident_update_fan_out_or_defer(*, update: Any) -> None:
