@@ -1,8 +1,15 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 
-from compensation.models import Coupon
+from compensation.models import CompensationRequest, CompensationRule, Coupon, RequestStatus
+from compensation.requests import compensation_decide
+from compensation.services import coupon_revoke
+from core.errors import DomainError
+from incidents.models import AffectedReason
 
 
 @admin.register(Coupon)
@@ -23,6 +30,82 @@ class CouponAdmin(admin.ModelAdmin):
     search_fields = ["=code", "=customer__external_id", "=customer__phone", "=order__tracking_number"]
     readonly_fields = [field.name for field in Coupon._meta.fields]
     show_full_result_count = False
+    actions = ["revoke"]
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False  # issued by rule or from a complaint, through the services
+
+    @admin.action(description=_("Revoke (unredeemed only)"), permissions=["change"])
+    def revoke(self, request, queryset):  # type: ignore[no-untyped-def]
+        revoked = sum(
+            coupon_revoke(coupon_id=coupon_id, reason=_("revoked by %(user)s") % {"user": request.user.username})
+            for coupon_id in queryset.values_list("pk", flat=True)
+        )
+        messages.success(request, _("%(count)d coupons revoked.") % {"count": revoked})
+
+
+@admin.register(CompensationRequest)
+class CompensationRequestAdmin(admin.ModelAdmin):
+    list_display = [
+        "requested_at",
+        "kind",
+        "status",
+        "incident",
+        "complaint",
+        "orders",
+        "cost",
+        "requested_by",
+        "decided_by",
+        "decided_at",
+        "issued",
+    ]
+    list_filter = ["status", "kind"]
+    list_select_related = ["incident", "complaint", "requested_by", "decided_by"]
+    readonly_fields = [field.name for field in CompensationRequest._meta.fields]
+    actions = ["approve", "reject"]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False  # asked for from the incident or the complaint page
+
+    def _decide(self, request, queryset, approve: bool) -> None:  # type: ignore[no-untyped-def]
+        done = 0
+        for request_id in queryset.filter(status=RequestStatus.PENDING_APPROVAL).values_list("pk", flat=True):
+            try:
+                compensation_decide(request_id=request_id, actor=request.user, approve=approve)
+            except (DomainError, PermissionDenied) as error:
+                messages.error(request, str(error) or _("You may not do that."))
+                return
+            done += 1
+        messages.success(request, _("%(count)d requests decided.") % {"count": done})
+
+    @admin.action(description=_("Approve and issue"))
+    def approve(self, request, queryset):  # type: ignore[no-untyped-def]
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description=_("Reject"))
+    def reject(self, request, queryset):  # type: ignore[no-untyped-def]
+        self._decide(request, queryset, approve=False)
+
+
+class CompensationRuleForm(forms.ModelForm):
+    reason = forms.ChoiceField(
+        label=_("affected because"), required=False, choices=[("", _("any reason")), *AffectedReason.choices]
+    )
+
+    class Meta:
+        model = CompensationRule
+        fields = ["reason", "min_delay", "value", "minimum_spend", "valid_days"]
+        widgets = {
+            "min_delay": forms.TextInput(attrs={"size": 10, "placeholder": "1 00:00:00"}),
+            "value": forms.NumberInput(attrs={"style": "width:7em"}),
+            "minimum_spend": forms.NumberInput(attrs={"style": "width:7em"}),
+            "valid_days": forms.NumberInput(attrs={"style": "width:5em"}),
+        }
+
+
+class CompensationRuleInline(admin.TabularInline):
+    model = CompensationRule
+    form = CompensationRuleForm
+    extra = 1
+    fields = ["reason", "min_delay", "value", "minimum_spend", "valid_days"]
+    verbose_name_plural = _("Compensation rules (each affected order gets the most valuable rule it matches)")

@@ -218,6 +218,7 @@ class ComplaintAdmin(admin.ModelAdmin):
             path("<int:complaint_id>/reply/", wrap(self.reply_view), name="complaints_complaint_reply"),
             path("<int:complaint_id>/resolve/", wrap(self.resolve_view), name="complaints_complaint_resolve"),
             path("<int:complaint_id>/close/", wrap(self.close_view), name="complaints_complaint_close"),
+            path("<int:complaint_id>/goodwill/", wrap(self.goodwill_view), name="complaints_complaint_goodwill"),
             *super().get_urls(),
         ]
 
@@ -248,6 +249,31 @@ class ComplaintAdmin(admin.ModelAdmin):
 
     def resolve_view(self, request: HttpRequest, complaint_id: int) -> HttpResponse:
         return self._move(request, complaint_id, complaint_resolve, _("Resolved."))
+
+    def goodwill_view(self, request: HttpRequest, complaint_id: int) -> HttpResponse:
+        from decimal import Decimal, InvalidOperation
+
+        from compensation.requests import compensation_goodwill
+
+        if request.method == "POST":
+            try:
+                value = Decimal(request.POST.get("value", "")).quantize(Decimal("0.01"))
+            except InvalidOperation:
+                messages.error(request, _("Enter the coupon's value in yuan."))
+                return self._back(complaint_id)
+            complaint = get_object_or_404(Complaint, pk=complaint_id)
+            try:
+                compensation = compensation_goodwill(
+                    complaint=complaint, actor=request.user, value=value, note=request.POST.get("note", "")
+                )
+            except (DomainError, PermissionDenied) as error:
+                messages.error(request, str(error) or _("You may not do that."))
+            else:
+                if compensation.status == "issued":
+                    messages.success(request, _("Coupon issued; the customer is told by SMS and email."))
+                else:
+                    messages.info(request, _("Above your limit: a supervisor will decide."))
+        return self._back(complaint_id)
 
     def close_view(self, request: HttpRequest, complaint_id: int) -> HttpResponse:
         return self._move(request, complaint_id, complaint_close, _("Closed."))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from compensation.models import Coupon
 from complaints.forms import CustomerMessageForm, PortalComplaintForm
 from complaints.models import Complaint, ComplaintChannel, MessageKind
 from complaints.services import ComplaintError, complaint_customer_message, complaint_file
@@ -78,9 +80,13 @@ def complaint_detail(request: HttpRequest, token: str) -> HttpResponse:
     conversation = complaint.messages.filter(kind__in=[MessageKind.CUSTOMER, MessageKind.REPLY]).order_by(
         "created_at", "id"
     )
-    response = render(
-        request, "complaints/detail.html", {"complaint": complaint, "conversation": conversation, "form": form}
+    # The private link stands for the phone check: it shows this complaint's
+    # coupons and the incident coupon of its parcel.
+    coupons = Coupon.objects.filter(customer_id=complaint.customer_id).filter(
+        Q(complaint=complaint) | Q(order_id=complaint.order_id, order__isnull=False)
     )
+    context = {"complaint": complaint, "conversation": conversation, "form": form, "coupons": coupons}
+    response = render(request, "complaints/detail.html", context)
     # The token is the key to this page: keep it out of referrers and caches.
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "private, no-store"

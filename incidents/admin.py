@@ -20,6 +20,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
+from compensation.admin import CompensationRuleInline
+from compensation.requests import compensation_request_incident
+from compensation.rules import compensation_preview
+from compensation.selectors import incident_compensation_cost
 from core.errors import DomainError
 from incidents import linking
 from incidents.forms import LinkCriteriaForm, ShiftForm, TrackingListForm, TransitionForm, UpdateForm
@@ -103,7 +107,7 @@ class IncidentAdmin(admin.ModelAdmin):
     search_fields = ["title_zh", "title_en", "summary_zh", "=id"]
     date_hierarchy = "reported_at"
     list_per_page = 50
-    inlines = [IncidentComponentInline]
+    inlines = [IncidentComponentInline, CompensationRuleInline]
     autocomplete_fields: list[str] = []
     readonly_fields = [
         "status",
@@ -269,6 +273,11 @@ class IncidentAdmin(admin.ModelAdmin):
             "timeline": incident.updates.select_related("author").order_by("-created_at", "-id")[:TIMELINE_SHOWN],
             "timeline_total": incident.updates.count(),
             "alerts": TargetAlert.objects.filter(incident=incident).order_by("-created_at"),
+            "compensation_lines": compensation_preview(incident=incident),
+            "compensation_cost": incident_compensation_cost(incident=incident),
+            "compensation_requests": incident.compensation_requests.select_related(
+                "requested_by", "decided_by"
+            ).order_by("-requested_at")[:5],
             "list_report": request.session.pop(f"incident-{incident.pk}-list-report", None),
             "criteria_preview": request.session.pop(f"incident-{incident.pk}-preview", None),
         }
@@ -287,6 +296,7 @@ class IncidentAdmin(admin.ModelAdmin):
             path("<int:incident_id>/shift/", wrap(self.shift_view), name="incidents_incident_shift"),
             path("<int:incident_id>/unlink/", wrap(self.unlink_view), name="incidents_incident_unlink"),
             path("link-job/<int:job_id>/", wrap(self.link_job_view), name="incidents_linkjob_progress"),
+            path("<int:incident_id>/compensate/", wrap(self.compensate_view), name="incidents_incident_compensate"),
             *super().get_urls(),
         ]
 
@@ -457,6 +467,15 @@ class IncidentAdmin(admin.ModelAdmin):
                 _("Orders unlinked."),
             )
         return self._back(incident_id, "#affected-orders")
+
+    def compensate_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
+        if request.method == "POST":
+            self._run(
+                request,
+                lambda: compensation_request_incident(incident=self._incident(incident_id), actor=request.user),
+                _("Compensation requested: issued at once within the limit, otherwise a supervisor decides."),
+            )
+        return self._back(incident_id, "#compensation")
 
     def link_job_view(self, request: HttpRequest, job_id: int) -> JsonResponse:
         if not request.user.has_perm("incidents.view_incident"):

@@ -119,3 +119,22 @@ def test_nothing_to_issue_is_a_clear_error():
 
     with pytest.raises(CompensationError):
         compensation_request_incident(incident=incident, actor=supervisor)
+
+
+def test_agent_gives_a_goodwill_coupon_from_the_complaint_page_and_the_customer_sees_it(client, complaint):
+    from django.urls import reverse
+
+    agent = UserFactory(role=roles.CUSTOMER_SERVICE_AGENT)
+    client.force_login(agent)
+
+    client.post(
+        reverse("admin:complaints_complaint_goodwill", args=[complaint.pk]), {"value": "15", "note": "延误致歉"}
+    )
+    client.post(reverse("admin:complaints_complaint_goodwill", args=[complaint.pk]), {"value": "200"})
+
+    coupon = Coupon.objects.get()
+    assert coupon.value == Decimal("15.00")
+    assert complaint.compensation_requests.filter(status=RequestStatus.PENDING_APPROVAL).count() == 1
+    client.logout()
+    page = client.get(reverse("complaint-detail", args=[complaint.access_token])).content.decode()
+    assert coupon.code in page

@@ -190,3 +190,19 @@ def test_an_agent_cannot_redeem_and_anonymous_is_refused(agent_client, api_clien
     assert agent_client.post(URL, body, format="json").status_code == 403
     assert api_client.post(URL, body, format="json").status_code == 401
     assert Coupon.objects.get(pk=coupon.pk).status == CouponStatus.ISSUED
+
+
+def test_supervisor_revokes_from_the_admin_but_a_redeemed_coupon_stays_redeemed(client):
+    from core import roles
+    from tests.factories import UserFactory
+
+    issued, redeemed = CouponFactory(), CouponFactory(status=CouponStatus.REDEEMED)
+    client.force_login(UserFactory(role=roles.SUPERVISOR))
+
+    client.post(
+        reverse("admin:compensation_coupon_changelist"),
+        {"action": "revoke", "_selected_action": [issued.pk, redeemed.pk]},
+    )
+
+    assert Coupon.objects.get(pk=issued.pk).status == CouponStatus.REVOKED
+    assert Coupon.objects.get(pk=redeemed.pk).status == CouponStatus.REDEEMED

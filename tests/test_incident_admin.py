@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -148,11 +150,17 @@ def test_declaring_from_the_admin_goes_through_the_service(manager_browser):
         "component_impacts-MAX_NUM_FORMS": "1000",
         "component_impacts-0-component": str(component.pk),
         "component_impacts-0-impact": "partial_outage",
+        "compensation_rules-TOTAL_FORMS": "0",
+        "compensation_rules-INITIAL_FORMS": "0",
     }
 
     response = manager_browser.post(reverse("admin:incidents_incident_add"), form)
 
-    assert response.status_code == 302, response.content.decode()[:3000]
+    assert response.status_code == 302, [
+        response.context["adminform"].form.errors,
+        [f.formset.errors for f in response.context["inline_admin_formsets"]],
+        [f.formset.non_form_errors() for f in response.context["inline_admin_formsets"]],
+    ]
     incident = Incident.objects.get()
     assert incident.updates.filter(kind=UpdateKind.DECLARED).exists()
     assert incident.recovery_due_at - incident.reported_at == incident.category.recovery_target
@@ -185,3 +193,29 @@ def test_an_update_can_be_sent_by_sms_too(manager_browser):
         "email",
     }
     assert order.customer_id in set(Notification.objects.values_list("customer_id", flat=True))
+
+
+def test_compensation_panel_previews_and_issues(manager_browser):
+    from decimal import Decimal
+
+    from compensation.models import CompensationRule
+
+    incident = declare_incident()
+    OrderFactory.create_batch(2, hub="苏州转运中心")
+    from incidents.linking import Estimate, LinkCriteria, incident_link_orders
+
+    incident_link_orders(
+        incident=incident,
+        criteria=LinkCriteria(hubs=["苏州转运中心"]),
+        estimate=Estimate(delay=timedelta(hours=30)),
+        actor=UserFactory(role=roles.INCIDENT_MANAGER),
+        notify=False,
+    )
+    CompensationRule.objects.create(incident=incident, min_delay=timedelta(hours=24), value=Decimal("5"))
+
+    page = manager_browser.get(change_url(incident), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Still to issue: 2 orders, ¥10.00." in page
+
+    manager_browser.post(reverse("admin:incidents_incident_compensate", args=[incident.pk]))
+
+    assert incident.compensation_requests.get().status == "approved"
