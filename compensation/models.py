@@ -144,6 +144,7 @@ class CompensationRule(models.Model):
 class RequestStatus(models.TextChoices):
     PENDING_APPROVAL = "pending_approval", _("Pending approval")
     APPROVED = "approved", _("Approved")
+    ISSUING = "issuing", _("Issuing")
     REJECTED = "rejected", _("Rejected")
     ISSUED = "issued", _("Issued")
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -99,48 +100,59 @@ def _approve(request: CompensationRequest, actor: AbstractBaseUser) -> None:
 
 
 def compensation_request_issue(*, request_id: int) -> int:
-    """Issue an approved request's coupons and tell the customers. Idempotent: the
-    request moves to issued once, and incident coupons are once per order anyway."""
+    """Issue an approved request's coupons and tell the customers; returns how many.
+
+    Idempotent: only the caller that moves the request from approved to issuing
+    issues, and incident coupons are once per order anyway. A large incident issue
+    commits batch by batch and keeps ``issued`` current, which the incident page
+    shows as progress; a run cut off midway is finished by running the job again
+    (the request stays "issuing" and the next run adds only what is missing).
+    """
     with transaction.atomic():
         request = (
             CompensationRequest.objects.select_for_update(of=("self",))
-            .select_related("complaint__customer", "incident")
+            .select_related("complaint__customer", "complaint__order", "incident")
             .get(pk=request_id)
         )
-        if request.status != RequestStatus.APPROVED:
+        if request.status not in (RequestStatus.APPROVED, RequestStatus.ISSUING):
             return 0
         if request.kind == RequestKind.GOODWILL:
-            now = timezone.now()
-            coupons = [
-                Coupon.objects.create(
-                    customer=request.complaint.customer,
-                    value=request.cost,
-                    valid_from=now,
-                    valid_until=now + timedelta(days=settings.GOODWILL_VALID_DAYS),
-                    source=CouponSource.COMPLAINT,
-                    reason=request.note or request.complaint.reference,
-                    issued_by=request.decided_by,
-                    complaint=request.complaint,
-                    order=request.complaint.order,
-                )
-            ]
-        else:
-            before = set(
-                Coupon.objects.filter(incident=request.incident, source=CouponSource.INCIDENT_RULE).values_list(
-                    "pk", flat=True
-                )
-            )
-            compensation_issue(incident=request.incident, actor=request.decided_by)
-            coupons = list(
-                Coupon.objects.filter(incident=request.incident, source=CouponSource.INCIDENT_RULE)
-                .exclude(pk__in=before)
-                .select_related("customer")
-            )
-        request.status, request.issued = RequestStatus.ISSUED, len(coupons)
-        request.save(update_fields=["status", "issued"])
-        _tell_customers(coupons)
-    logger.info("compensation issued", extra={"request": request.pk, "coupons": len(coupons)})
-    return len(coupons)
+            coupon = _goodwill_coupon(request)
+            request.status, request.issued = RequestStatus.ISSUED, 1
+            request.save(update_fields=["status", "issued"])
+            _tell_customers([coupon])
+            return 1
+        request.status = RequestStatus.ISSUING
+        request.save(update_fields=["status"])
+
+    def progress(added: int) -> None:
+        CompensationRequest.objects.filter(pk=request.pk).update(issued=F("issued") + added)
+
+    issued = compensation_issue(incident=request.incident, actor=request.decided_by, on_batch=progress)
+    rule_coupons = Coupon.objects.filter(incident=request.incident, source=CouponSource.INCIDENT_RULE).select_related(
+        "customer"
+    )
+    with transaction.atomic():
+        # Coupons already told are skipped by the outbox's unique key.
+        _tell_customers(list(rule_coupons.order_by("pk")))
+        CompensationRequest.objects.filter(pk=request.pk).update(status=RequestStatus.ISSUED)
+    logger.info("compensation issued", extra={"request": request.pk, "coupons": issued})
+    return issued
+
+
+def _goodwill_coupon(request: CompensationRequest) -> Coupon:
+    now = timezone.now()
+    return Coupon.objects.create(
+        customer=request.complaint.customer,
+        value=request.cost,
+        valid_from=now,
+        valid_until=now + timedelta(days=settings.GOODWILL_VALID_DAYS),
+        source=CouponSource.COMPLAINT,
+        reason=request.note or request.complaint.reference,
+        issued_by=request.decided_by,
+        complaint=request.complaint,
+        order=request.complaint.order,
+    )
 
 
 def _tell_customers(coupons: list[Coupon]) -> None:

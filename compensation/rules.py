@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -68,7 +69,9 @@ def compensation_preview(*, incident: Any) -> tuple[list[RulePreview], int, Deci
     return lines, sum(line.orders for line in lines), sum((line.cost for line in lines), Decimal("0"))
 
 
-def compensation_issue(*, incident: Any, actor: AbstractBaseUser | None) -> int:
+def compensation_issue(
+    *, incident: Any, actor: AbstractBaseUser | None, on_batch: Callable[[int], None] | None = None
+) -> int:
     """Issue every coupon the rules award that is not issued yet; returns how many.
 
     At most one per (incident, order) — a partial unique index, and inserts that
@@ -105,7 +108,10 @@ def compensation_issue(*, incident: Any, actor: AbstractBaseUser | None) -> int:
             )
             for order_id, customer_id, rule_id in batch
         ]
+        batch_before = mine.count() if on_batch else 0
         Coupon.objects.bulk_create(coupons, ignore_conflicts=True)
+        if on_batch:
+            on_batch(mine.count() - batch_before)
     issued = mine.count() - before
     logger.info("compensation issued", extra={"incident": incident.pk, "coupons": issued})
     return issued

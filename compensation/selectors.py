@@ -17,3 +17,16 @@ def incident_compensation_cost(*, incident: Any) -> dict[str, Any]:
         redeemed_value=Sum("value", filter=Q(status=CouponStatus.REDEEMED)),
     )
     return {key: value if value is not None else Decimal("0") for key, value in figures.items()}
+
+
+def coupons_for_customer_view(*, customer_id: int, order_id: int | None = None, complaint_id: int | None = None) -> Any:
+    """Coupons to show a customer who proved who they are (phone digits or a private link):
+    the parcel's incident coupon and the complaint's goodwill coupon."""
+    wanted = Q()
+    if order_id is not None:
+        wanted |= Q(order_id=order_id)
+    if complaint_id is not None:
+        wanted |= Q(complaint_id=complaint_id)
+    if not wanted:
+        return Coupon.objects.none()
+    return Coupon.objects.filter(wanted, customer_id=customer_id).order_by("-created_at")

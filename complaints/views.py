@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from compensation.models import Coupon
+from compensation.selectors import coupons_for_customer_view
 from complaints.forms import CustomerMessageForm, PortalComplaintForm
 from complaints.models import Complaint, ComplaintChannel, MessageKind
 from complaints.services import ComplaintError, complaint_customer_message, complaint_file
@@ -82,8 +81,8 @@ def complaint_detail(request: HttpRequest, token: str) -> HttpResponse:
     )
     # The private link stands for the phone check: it shows this complaint's
     # coupons and the incident coupon of its parcel.
-    coupons = Coupon.objects.filter(customer_id=complaint.customer_id).filter(
-        Q(complaint=complaint) | Q(order_id=complaint.order_id, order__isnull=False)
+    coupons = coupons_for_customer_view(
+        customer_id=complaint.customer_id, order_id=complaint.order_id, complaint_id=complaint.pk
     )
     context = {"complaint": complaint, "conversation": conversation, "form": form, "coupons": coupons}
     response = render(request, "complaints/detail.html", context)

@@ -104,3 +104,18 @@ def test_messages_written_while_redis_was_down_go_out_once_it_is_back(celery_wor
 
     assert _wait_for(lambda: rows.filter(status="sent").count() == 2)
     assert len(twilio.sent_to("+447700900299")) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approved_compensation_is_issued_by_the_worker_with_progress(celery_worker, providers):
+    from compensation.models import Coupon
+    from compensation.requests import compensation_request_incident
+    from tests.test_compensation_rules import typhoon_with_parcels
+
+    incident, _parcels, supervisor = typhoon_with_parcels()
+
+    request = compensation_request_incident(incident=incident, actor=supervisor)
+
+    assert _wait_for(lambda: type(request).objects.get(pk=request.pk).status == "issued")
+    request.refresh_from_db()
+    assert (request.issued, Coupon.objects.filter(incident=incident).count()) == (4, 4)
