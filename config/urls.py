@@ -23,5 +23,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("notifications.urls")),
     path("", include("complaints.urls")),
+    path("", include("portal.urls")),
     path("", include("core.urls")),
 ]

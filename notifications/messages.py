@@ -35,6 +35,7 @@ def message_context(notification: Notification, *, parcels: list[tuple[str, obje
     context = {"customer_name": notification.customer.name, "link": f"{settings.PUBLIC_BASE_URL}/", "parcel_count": "0"}
     incident = notification.incident
     if incident is not None:
+        context["link"] = f"{settings.PUBLIC_BASE_URL}/incidents/{incident.pk}/"
         english = language == "en" and incident.title_en
         context["incident_title"] = incident.title_en if english else incident.title_zh
         context["estimated_recovery"] = _when(incident.estimated_recovery_at, language)

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from compensation.models import CompensationRule
+from compensation.rules import compensation_issue
+from core import roles
+from incidents.linking import Estimate, LinkCriteria, incident_link_orders
+from incidents.models import Visibility
+from incidents.services import incident_post_update
+from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
+
+pytestmark = pytest.mark.django_db
+TRACK = reverse("track")
+
+
+@pytest.fixture
+def delayed_parcel():
+    manager = UserFactory(role=roles.SUPERVISOR)
+    incident = declare_incident(actor=manager, title_zh="广州白云转运中心暂停作业", category_code="logistics")
+    order = OrderFactory(
+        tracking_number="SF6660000000001",
+        hub="广州白云转运中心",
+        customer=CustomerFactory(name="王芳", phone="+8613800134321"),
+    )
+    incident_link_orders(
+        incident=incident,
+        criteria=LinkCriteria(hubs=["广州白云转运中心"]),
+        estimate=Estimate(delay=timedelta(hours=48)),
+        actor=manager,
+    )
+    CompensationRule.objects.create(incident=incident, min_delay=timedelta(hours=24), value=Decimal("5"))
+    compensation_issue(incident=incident, actor=manager)
+    return incident, order
+
+
+def test_right_digits_show_delay_cause_estimate_and_coupon_but_no_personal_data(client, delayed_parcel):
+    _incident, order = delayed_parcel
+
+    page = client.post(
+        TRACK, {"tracking_number": "sf6660000000001", "phone_last4": "4321"}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+    ).content.decode()
+
+    assert "广州白云转运中心暂停作业" in page
+    assert timezone.localtime(order.incident_links.get().new_estimate).strftime("%Y-%m-%d %H:%M") in page
+    assert order.coupons.get().code in page
+    assert "王*" in page
+    assert "王芳" not in page and "13800134321" not in page and order.customer.email not in page
+
+
+@pytest.mark.parametrize("bad", [{"phone_last4": "4320"}, {"tracking_number": "SF6660000000999"}])
+def test_a_wrong_digit_and_an_unknown_number_get_the_same_answer(client, delayed_parcel, bad):
+    form = {"tracking_number": "SF6660000000001", "phone_last4": "4321", **bad}
+
+    response = client.post(TRACK, form, HTTP_ACCEPT_LANGUAGE="en")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "We could not find a parcel with this tracking number and phone number" in page
+    assert "广州白云" not in page
+
+
+def test_lookups_are_rate_limited_per_tracking_number(client, delayed_parcel):
+    for _ in range(10):
+        client.post(TRACK, {"tracking_number": "SF6660000000001", "phone_last4": "0000"})
+
+    assert client.post(TRACK, {"tracking_number": "SF6660000000001", "phone_last4": "4321"}).status_code == 429
+
+
+def test_incident_page_shows_public_updates_only(client, delayed_parcel):
+    incident, _order = delayed_parcel
+    manager = UserFactory(role=roles.INCIDENT_MANAGER)
+    incident_post_update(incident_id=incident.pk, actor=manager, body_zh="已改由深圳中转")
+    incident_post_update(
+        incident_id=incident.pk, actor=manager, body_zh="内部:现场人员名单", visibility=Visibility.INTERNAL
+    )
+
+    page = client.get(reverse("incident-page", args=[incident.pk])).content.decode()
+
+    assert "已改由深圳中转" in page
+    assert "现场人员名单" not in page
+    assert client.get(reverse("incident-page", args=[99999])).status_code == 404
+
+
+def test_messages_link_to_the_incident_page(delayed_parcel):
+    from notifications.messages import message_context
+    from notifications.models import Notification
+
+    incident, order = delayed_parcel
+    notification = Notification.objects.filter(customer=order.customer, incident=incident).first()
+
+    assert message_context(notification)["link"].endswith(f"/incidents/{incident.pk}/")
