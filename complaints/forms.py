@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from complaints.models import Reason
+from portal.forms import LookupForm
 
 
 class ReplyForm(forms.Form):
@@ -13,24 +14,11 @@ class ReplyForm(forms.Form):
     )
 
 
-class PortalComplaintForm(forms.Form):
-    tracking_number = forms.CharField(
-        label=_("Tracking number"),
-        max_length=32,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "SF1234567890123"}),
-    )
-    phone_last4 = forms.RegexField(
-        label=_("Last 4 digits of your phone number"),
-        regex=r"^\d{4}$",
-        max_length=4,
-        error_messages={"invalid": _("Enter the last four digits of the phone number on the parcel.")},
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
-    )
+class PortalComplaintForm(LookupForm):
+    """The parcel lookup's proof (tracking number and phone digits), plus the complaint."""
+
     reason = forms.ChoiceField(label=_("What went wrong?"), choices=Reason.choices)
     description = forms.CharField(label=_("Tell us more"), max_length=2000, widget=forms.Textarea(attrs={"rows": 5}))
-
-    def clean_tracking_number(self) -> str:
-        return self.cleaned_data["tracking_number"].strip().upper()
 
 
 class CustomerMessageForm(forms.Form):
