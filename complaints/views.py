@@ -11,8 +11,8 @@ from compensation.selectors import coupons_for_customer_view
 from complaints.forms import CustomerMessageForm, PortalComplaintForm
 from complaints.models import Complaint, ComplaintChannel, MessageKind
 from complaints.services import ComplaintError, complaint_customer_message, complaint_file
-from core.ratelimit import client_ip, rate_limited
-from orders.models import Order
+from core.ratelimit import proof_attempts_exceeded
+from portal.selectors import order_for_proof
 
 # Guessing tracking numbers or phone digits is slow work at this pace.
 FILING_LIMIT_PER_IP = 10
@@ -20,30 +20,21 @@ FILING_LIMIT_PER_TRACKING_NUMBER = 5
 FILING_WINDOW_SECONDS = 3600
 
 
-def _order_for(tracking_number: str, phone_last4: str) -> Order | None:
-    # One query whatever is wrong, and one answer for a wrong number or wrong
-    # digits, so the form tells nobody which tracking numbers exist.
-    order = Order.objects.select_related("customer").filter(tracking_number=tracking_number).first()
-    if order is None or order.customer.phone[-4:] != phone_last4:
-        return None
-    return order
-
-
 @require_http_methods(["GET", "POST"])
 def complaint_new(request: HttpRequest) -> HttpResponse:
     form = PortalComplaintForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if rate_limited(
-            "complaint-ip", client_ip(request), limit=FILING_LIMIT_PER_IP, window_seconds=FILING_WINDOW_SECONDS
-        ) or rate_limited(
-            "complaint-parcel",
-            data["tracking_number"],
-            limit=FILING_LIMIT_PER_TRACKING_NUMBER,
+        if proof_attempts_exceeded(
+            request,
+            scope="complaint",
+            tracking_number=data["tracking_number"],
+            per_ip=FILING_LIMIT_PER_IP,
+            per_parcel=FILING_LIMIT_PER_TRACKING_NUMBER,
             window_seconds=FILING_WINDOW_SECONDS,
         ):
             return render(request, "complaints/new.html", {"form": form, "too_many": True}, status=429)
-        order = _order_for(data["tracking_number"], data["phone_last4"])
+        order = order_for_proof(tracking_number=data["tracking_number"], phone_last4=data["phone_last4"])
         if order is None:
             form.add_error(
                 None,

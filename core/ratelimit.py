@@ -30,3 +30,14 @@ def rate_limited(scope: str, key: str, *, limit: int, window_seconds: int) -> bo
         logger.warning("rate limit unavailable", extra={"scope": scope, "error": type(error).__name__})
         return False
     return count > limit
+
+
+def proof_attempts_exceeded(
+    request: HttpRequest, *, scope: str, tracking_number: str, per_ip: int, per_parcel: int, window_seconds: int
+) -> bool:
+    """Counts one attempt at proving a parcel (tracking number + phone digits) against
+    both the caller's IP and the parcel, so neither sweeping numbers from one address
+    nor guessing one parcel's digits from many addresses gets far."""
+    by_ip = rate_limited(f"{scope}-ip", client_ip(request), limit=per_ip, window_seconds=window_seconds)
+    by_parcel = rate_limited(f"{scope}-parcel", tracking_number, limit=per_parcel, window_seconds=window_seconds)
+    return by_ip or by_parcel

@@ -23,20 +23,28 @@ def _mask(name: str) -> str:
     return name[:1] + "*" * max(1, len(name) - 1) if name else ""
 
 
-def parcel_for_customer(*, tracking_number: str, phone_last4: str) -> ParcelView | None:
-    """The parcel when the digits match its phone; ``None`` otherwise.
+def order_for_proof(*, tracking_number: str, phone_last4: str) -> Order | None:
+    """The order when the digits match its customer's phone; ``None`` otherwise.
 
-    The same queries run whether the number is unknown or the digits are wrong,
-    and the digits are compared in constant time, so the answer and its timing
-    tell nobody which tracking numbers exist.
+    One query whether the number is unknown or the digits are wrong, and the
+    digits compared in constant time, so neither the answer nor its timing tells
+    anyone which tracking numbers exist. The lookup and complaint filing share it.
     """
+    order = Order.objects.select_related("customer").filter(tracking_number=tracking_number).first()
+    phone = order.customer.phone if order is not None else "0000"
+    if not hmac.compare_digest(phone[-4:].encode(), phone_last4.encode()) or order is None:
+        return None
+    return order
+
+
+def parcel_for_customer(*, tracking_number: str, phone_last4: str) -> ParcelView | None:
+    """What the lookup shows once the phone digits prove the parcel is theirs."""
     from compensation.selectors import coupons_for_customer_view
     from incidents.models import AffectedOrder
     from notifications.models import Notification, Status
 
-    order = Order.objects.select_related("customer").filter(tracking_number=tracking_number).first()
-    phone = order.customer.phone if order is not None else "0000"
-    if not hmac.compare_digest(phone[-4:].encode(), phone_last4.encode()) or order is None:
+    order = order_for_proof(tracking_number=tracking_number, phone_last4=phone_last4)
+    if order is None:
         return None
     links = list(
         AffectedOrder.objects.filter(order=order)

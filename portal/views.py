@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from core.ratelimit import client_ip, rate_limited
+from core.ratelimit import proof_attempts_exceeded
 from incidents.models import Incident, Visibility
 from portal.forms import LookupForm
 from portal.selectors import parcel_for_customer
@@ -31,12 +31,12 @@ def track(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"form": form}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if rate_limited(
-            "lookup-ip", client_ip(request), limit=LOOKUPS_PER_IP, window_seconds=LOOKUP_WINDOW_SECONDS
-        ) or rate_limited(
-            "lookup-parcel",
-            data["tracking_number"],
-            limit=LOOKUPS_PER_TRACKING_NUMBER,
+        if proof_attempts_exceeded(
+            request,
+            scope="lookup",
+            tracking_number=data["tracking_number"],
+            per_ip=LOOKUPS_PER_IP,
+            per_parcel=LOOKUPS_PER_TRACKING_NUMBER,
             window_seconds=LOOKUP_WINDOW_SECONDS,
         ):
             return render(request, "portal/track.html", {**context, "too_many": True}, status=429)
