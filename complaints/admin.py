@@ -58,6 +58,14 @@ class MineFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _assign_all(queryset: QuerySet[Complaint], *, assignee: Any, actor: Any) -> int:
+    """Assign every complaint still open in ``queryset``, each through the service."""
+    complaint_ids = list(queryset.exclude(status=ComplaintStatus.CLOSED).values_list("pk", flat=True))
+    for complaint_id in complaint_ids:
+        complaint_assign(complaint_id=complaint_id, assignee=assignee, actor=actor)
+    return len(complaint_ids)
+
+
 class MessageInline(admin.TabularInline):
     model = ComplaintMessage
     extra = 0
@@ -109,19 +117,8 @@ class ComplaintAdmin(admin.ModelAdmin):
         "escalated",
         "created_at",
     ]
-    readonly_fields = [
-        "reference",
-        "status",
-        "customer",
-        "order",
-        "incident",
-        "reason",
-        "channel",
-        "reply_due_at",
-        "first_response_at",
-        "escalated",
-        "created_at",
-    ]
+    # Everything but the assignee is the record of what happened; replies go through the form above.
+    readonly_fields = [name for name in fields if name != "assignee"]
     change_form_template = "admin/complaints/complaint/change_form.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Complaint]:
@@ -150,10 +147,7 @@ class ComplaintAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Assign to me"), permissions=["change"])
     def assign_to_me(self, request: HttpRequest, queryset: QuerySet[Complaint]) -> None:
-        assigned = 0
-        for complaint_id in queryset.exclude(status=ComplaintStatus.CLOSED).values_list("pk", flat=True):
-            complaint_assign(complaint_id=complaint_id, assignee=request.user, actor=request.user)
-            assigned += 1
+        assigned = _assign_all(queryset, assignee=request.user, actor=request.user)
         messages.success(request, _("%(count)d complaints are yours now.") % {"count": assigned})
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
@@ -183,10 +177,7 @@ class ComplaintAdmin(admin.ModelAdmin):
     @staticmethod
     def _assign_action(agent: Any) -> Any:
         def assign(model_admin: ComplaintAdmin, request: HttpRequest, queryset: QuerySet[Complaint]) -> None:
-            count = 0
-            for complaint_id in queryset.exclude(status=ComplaintStatus.CLOSED).values_list("pk", flat=True):
-                complaint_assign(complaint_id=complaint_id, assignee=agent, actor=request.user)
-                count += 1
+            count = _assign_all(queryset, assignee=agent, actor=request.user)
             messages.success(
                 request, _("%(count)d complaints assigned to %(name)s.") % {"count": count, "name": agent.username}
             )
