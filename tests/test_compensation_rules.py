@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from compensation.models import CompensationRule, Coupon
 from compensation.rules import compensation_issue, compensation_preview
 from core import roles
 from incidents.models import AffectedOrder
+from tests.concurrency import run_together
 from tests.factories import OrderFactory, UserFactory, declare_incident
 
 pytestmark = pytest.mark.django_db
@@ -80,21 +79,7 @@ def test_each_order_gets_its_best_rule_once_and_a_rerun_adds_nothing():
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_runs_issue_each_coupon_once():
     incident, _parcels, supervisor = typhoon_with_parcels()
-    barrier = threading.Barrier(2)
-    issued = []
-
-    def run():
-        barrier.wait()
-        try:
-            issued.append(compensation_issue(incident=incident, actor=supervisor))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(lambda _index: compensation_issue(incident=incident, actor=supervisor), 2)
 
     assert Coupon.objects.filter(incident=incident).count() == 4
     assert Coupon.objects.values("order_id").distinct().count() == 4

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 
 from complaints.models import Complaint, ComplaintStatus, ReplyDeadline
 from complaints.services import (
@@ -23,6 +21,7 @@ from complaints.services import (
 )
 from core import roles
 from incidents.linking import LinkCriteria, incident_link_orders
+from tests.concurrency import run_together
 from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
 
 pytestmark = pytest.mark.django_db
@@ -215,21 +214,7 @@ def test_two_concurrent_sweeps_fire_each_reminder_and_escalation_once():
         channel="portal",
         now=FILED - timedelta(hours=21),
     )
-    barrier = threading.Barrier(2)
-    results = []
-
-    def sweep():
-        barrier.wait()
-        try:
-            results.append(complaint_deadlines_sweep(now=FILED))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_together(lambda _index: complaint_deadlines_sweep(now=FILED), 2)
 
     assert sum(result["escalated"] for result in results) == 1
     assert sum(result["reminded"] for result in results) == 1

@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from compensation.codes import ALPHABET, new_code, normalize_code
 from compensation.models import Coupon, CouponStatus, Redemption
 from compensation.services import coupon_redeem, coupon_revoke, coupons_expire
+from tests.concurrency import run_together
 from tests.factories import CouponFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -110,29 +109,16 @@ def test_a_retried_request_with_the_same_key_gets_the_first_answer():
 @pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_redeems_give_one_success_and_forty_nine_refusals():
     coupon = CouponFactory()
-    barrier = threading.Barrier(50)
-    answers = []
-    lock = threading.Lock()
 
     def redeem(index):
-        barrier.wait()
-        try:
-            answer = coupon_redeem(
-                code=coupon.code,
-                customer_external_id=coupon.customer.external_id,
-                order_amount=Decimal("99"),
-                idempotency_key=f"attempt-{index}",
-            )
-            with lock:
-                answers.append(answer)
-        finally:
-            connection.close()
+        return coupon_redeem(
+            code=coupon.code,
+            customer_external_id=coupon.customer.external_id,
+            order_amount=Decimal("99"),
+            idempotency_key=f"attempt-{index}",
+        )
 
-    threads = [threading.Thread(target=redeem, args=(index,)) for index in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = run_together(redeem, 50)
 
     assert sorted(answer.status_code for answer in answers) == [200] + [409] * 49
     assert {answer.body.get("error") for answer in answers if answer.status_code == 409} == {"already_redeemed"}
@@ -141,28 +127,16 @@ def test_fifty_concurrent_redeems_give_one_success_and_forty_nine_refusals():
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_retries_of_one_request_share_one_answer():
     coupon = CouponFactory()
-    barrier = threading.Barrier(10)
-    answers = []
 
-    def redeem():
-        barrier.wait()
-        try:
-            answers.append(
-                coupon_redeem(
-                    code=coupon.code,
-                    customer_external_id=coupon.customer.external_id,
-                    order_amount=Decimal("99"),
-                    idempotency_key="same-request",
-                )
-            )
-        finally:
-            connection.close()
+    def redeem(_index):
+        return coupon_redeem(
+            code=coupon.code,
+            customer_external_id=coupon.customer.external_id,
+            order_amount=Decimal("99"),
+            idempotency_key="same-request",
+        )
 
-    threads = [threading.Thread(target=redeem) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = run_together(redeem, 10)
 
     assert [answer.status_code for answer in answers] == [200] * 10
     assert Redemption.objects.count() == 1

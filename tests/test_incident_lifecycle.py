@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.utils import timezone
 
 from core import roles
 from incidents.hooks import public_update_committed
 from incidents.models import Incident, IncidentStatus, IncidentUpdate, UpdateKind, Visibility
 from incidents.services import IncidentError, incident_post_update, incident_transition
+from tests.concurrency import run_together
 from tests.factories import UserFactory, declare_incident
 
 pytestmark = pytest.mark.django_db
@@ -233,24 +232,15 @@ def test_public_hook_fires_after_commit_once_per_public_row_and_never_for_intern
 def test_concurrent_transitions_resolve_one_way_and_the_loser_is_told():
     manager = UserFactory(role=roles.INCIDENT_MANAGER)
     incident = declare_incident(actor=manager)
-    barrier = threading.Barrier(2)
-    outcomes = []
 
-    def attempt(action):
-        barrier.wait()
+    def acknowledge(_index):
         try:
-            incident_transition(incident_id=incident.pk, action=action, actor=manager)
-            outcomes.append(("ok", action))
+            incident_transition(incident_id=incident.pk, action="acknowledge", actor=manager)
         except IncidentError as error:
-            outcomes.append(("refused", str(error)))
-        finally:
-            connection.close()
+            return ("refused", str(error))
+        return ("ok", "acknowledge")
 
-    threads = [threading.Thread(target=attempt, args=(action,)) for action in ("acknowledge", "acknowledge")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_together(acknowledge, 2)
 
     assert sorted(kind for kind, _ in outcomes) == ["ok", "refused"]
     refusal = next(message for kind, message in outcomes if kind == "refused")

@@ -11,6 +11,7 @@ from incidents.models import AlertKind, Incident, TargetAlert, UpdateKind
 from incidents.services import incident_transition
 from incidents.targets import incident_targets_check
 from incidents.tasks import send_target_alert
+from tests.concurrency import run_together
 from tests.factories import UserFactory, declare_incident
 
 pytestmark = pytest.mark.django_db
@@ -80,28 +81,11 @@ def test_recovery_missed_is_raised_for_an_unresolved_incident(incident, commande
 
 @pytest.mark.django_db(transaction=True)
 def test_two_beat_processes_raise_each_alert_once():
-    import threading
-
-    from django.db import connection
 
     commander = UserFactory(role=roles.INCIDENT_MANAGER)
     incident = declare_incident(actor=commander)
     late = timezone.now() + timedelta(hours=3)
-    barrier = threading.Barrier(2)
-    raised = []
-
-    def beat():
-        barrier.wait()
-        try:
-            raised.extend(incident_targets_check(now=late))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=beat) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    raised = [alert for alerts in run_together(lambda _index: incident_targets_check(now=late), 2) for alert in alerts]
 
     assert sorted((alert.target, alert.kind) for alert in raised) == [("recovery", "missed"), ("response", "missed")]
     assert TargetAlert.objects.filter(incident=incident).count() == 2

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from core import roles
@@ -15,6 +13,7 @@ from devtools.fake_twilio import Reply
 from incidents.linking import LinkCriteria, incident_link_orders
 from notifications.models import Notification, Status
 from notifications.services import notification_send
+from tests.concurrency import run_together
 from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
 
 pytestmark = pytest.mark.django_db
@@ -75,21 +74,7 @@ def test_a_second_send_of_the_same_row_sends_nothing(providers):
 def test_two_workers_claiming_one_row_send_it_once(providers):
     twilio, _smtp = providers
     sms, _email = affected_customer(phone="+447700900125")
-    barrier = threading.Barrier(4)
-    outcomes = []
-
-    def worker():
-        barrier.wait()
-        try:
-            outcomes.append(notification_send(notification_id=sms.pk))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_together(lambda _index: notification_send(notification_id=sms.pk), 4)
 
     assert sorted(outcomes) == ["sent", "skipped", "skipped", "skipped"]
     assert len(twilio.sent_to("+447700900125")) == 1
