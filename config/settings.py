@@ -36,6 +36,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
 # Where customers and Twilio reach us; used for links in messages and webhook
 # signature checks behind a proxy.
 PUBLIC_BASE_URL = env.url("PUBLIC_BASE_URL", ("http", "https"), "http://127.0.0.1:8000").rstrip("/")
+# The page id in the Statuspage-compatible JSON (/api/v2/).
+STATUS_PAGE_ID = env.str("STATUS_PAGE_ID", "parcel-status")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -71,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -195,6 +198,11 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "components.tasks.advance_maintenances",
         "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
+    },
+    "status-page": {
+        "task": "portal.tasks.rebuild_status_page",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 280},
     },
 }
 # A target is "about to be missed" in its last quarter (at least five minutes).

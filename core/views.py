@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from core.selectors import health_report
-from incidents.selectors import open_public_incidents
 
 
 @never_cache
@@ -21,8 +19,3 @@ def healthz(request: HttpRequest) -> JsonResponse:
         },
         status=200 if healthy else 503,
     )
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html", {"incidents": open_public_incidents()})

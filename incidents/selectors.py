@@ -23,19 +23,3 @@ def affected_counts_by_reason(*, incident: Incident) -> dict[str, int]:
 
 def public_timeline(*, incident: Incident) -> QuerySet[IncidentUpdate]:
     return incident.updates.filter(visibility=Visibility.PUBLIC).order_by("-created_at", "-id")
-
-
-def open_public_incidents() -> list[Incident]:
-    """Open incidents with their latest public update, newest first (for the portal)."""
-    from django.db.models import Prefetch
-
-    from incidents.models import OPEN_STATUSES
-
-    latest_public = IncidentUpdate.objects.filter(visibility=Visibility.PUBLIC).order_by("-created_at", "-id")
-    incidents = (
-        Incident.objects.filter(status__in=OPEN_STATUSES)
-        .select_related("category")
-        .prefetch_related(Prefetch("updates", queryset=latest_public, to_attr="public_updates"))
-        .order_by("severity", "-reported_at")
-    )
-    return list(incidents)

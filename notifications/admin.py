@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from notifications.models import Channel, Notification, NotificationTemplate
+from notifications.models import Channel, Notification, NotificationTemplate, StatusSubscription
 from notifications.rendering import PLACEHOLDERS, render, sms_size, template_placeholders
 from notifications.selectors import delivery_figures
 from notifications.services import notifications_retry_failed
@@ -77,6 +77,7 @@ class NotificationAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "customer",
+        "subscription",
         "channel",
         "event_type",
         "status",
@@ -87,7 +88,7 @@ class NotificationAdmin(admin.ModelAdmin):
         "last_error",
     ]
     list_filter = ["status", "channel", "event_type", ("incident", IncidentFilter), "uncertain"]
-    list_select_related = ["customer"]
+    list_select_related = ["customer", "subscription"]
     search_fields = ["=customer__external_id", "=recipient", "=provider_message_id", "=event_key"]
     readonly_fields = [field.name for field in Notification._meta.fields]
     actions = ["retry_failed"]
@@ -112,3 +113,36 @@ class NotificationAdmin(admin.ModelAdmin):
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         count = notifications_retry_failed(notifications=queryset)
         messages.success(request, _("%(count)d messages will be sent again.") % {"count": count})
+
+
+class SubscriptionStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("active", _("Active")), ("pending", _("Awaiting confirmation")), ("ended", _("Unsubscribed"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[StatusSubscription]) -> QuerySet[StatusSubscription]:
+        if self.value() == "active":
+            return queryset.filter(confirmed_at__isnull=False, unsubscribed_at__isnull=True)
+        if self.value() == "pending":
+            return queryset.filter(confirmed_at__isnull=True, unsubscribed_at__isnull=True)
+        if self.value() == "ended":
+            return queryset.filter(unsubscribed_at__isnull=False)
+        return queryset
+
+
+@admin.register(StatusSubscription)
+class StatusSubscriptionAdmin(admin.ModelAdmin):
+    """Who gets status notices. Read-only: people sign up and leave themselves (double opt-in)."""
+
+    list_display = ["__str__", "channel", "language", "created_at", "confirmed_at", "unsubscribed_at"]
+    list_filter = [SubscriptionStateFilter, "channel", "language"]
+    search_fields = ["=address"]
+    readonly_fields = ["channel", "address", "language", "components", "created_at", "confirmed_at", "unsubscribed_at"]
+    fields = readonly_fields
+    list_per_page = 100
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -9,5 +9,7 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from incidents.hooks import public_update_committed
         from notifications.hooks import queue_incident_update
+        from notifications.subscriptions import notify_status_subscribers
 
         public_update_committed.connect(queue_incident_update, dispatch_uid="notifications.queue_incident_update")
+        public_update_committed.connect(notify_status_subscribers, dispatch_uid="notifications.status_subscribers")

@@ -116,4 +116,27 @@ DEFAULT_TEMPLATES: dict[tuple[str, str, str], tuple[str, str]] = {
         "A CNY {coupon_value} coupon to make up for the delay",
         "Dear {customer_name},\n\nWe are sorry for the trouble. Here is a CNY {coupon_value} coupon:\n\nCode: {coupon_code}\nValid until: {coupon_valid_until}",
     ),
+    ("status_confirm", SMS, ZH): ("", "【快递服务】您的服务状态通知验证码:{code},10分钟内有效。如非本人操作请忽略。"),
+    ("status_confirm", SMS, EN): ("", "Parcel service: your status notice code is {code}. It expires in 10 minutes."),
+    ("status_confirm", EMAIL, ZH): (
+        "请确认订阅服务状态通知",
+        "您好:\n\n有人用此邮箱订阅了快递服务状态通知。如是您本人,请点击以下链接确认:\n\n{link}\n\n如非本人操作,请忽略本邮件,我们不会再发送。",
+    ),
+    ("status_confirm", EMAIL, EN): (
+        "Please confirm your status notices",
+        "Hello,\n\nSomeone signed this address up for parcel service status notices. If it was you, confirm here:\n\n{link}\n\nIf not, ignore this email and you will hear nothing more.",
+    ),
+    ("status_notice", SMS, ZH): ("", "【快递服务】{incident_title}({status}):{update_text} 详情:{link} 回复TD退订"),
+    ("status_notice", SMS, EN): (
+        "",
+        "Parcel service: {incident_title} ({status}): {update_text} {link} Reply STOP to opt out",
+    ),
+    ("status_notice", EMAIL, ZH): (
+        "[{status}] {incident_title}",
+        "{incident_title}\n状态:{status}\n\n{update_text}\n\n查看详情:{link}",
+    ),
+    ("status_notice", EMAIL, EN): (
+        "[{status}] {incident_title}",
+        "{incident_title}\nStatus: {status}\n\n{update_text}\n\nDetails: {link}",
+    ),
 }

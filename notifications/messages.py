@@ -108,7 +108,12 @@ def unsubscribe_token_read(token: str) -> dict[str, object] | None:
 def build_email(notification: Notification) -> EmailMultiAlternatives:
     """Multipart text and HTML; one thread per incident; one-click unsubscribe."""
     domain = urlsplit(settings.PUBLIC_BASE_URL).hostname or "localhost"
-    unsubscribe = unsubscribe_url(notification.customer_id, Channel.EMAIL)
+    if notification.subscription_id:
+        from notifications.subscriptions import signed_link
+
+        unsubscribe = signed_link(notification.subscription, "cancel")
+    else:
+        unsubscribe = unsubscribe_url(notification.customer_id, Channel.EMAIL)
     headers = {
         "Message-ID": f"<notification-{notification.pk}@{domain}>",
         "List-Unsubscribe": f"<{unsubscribe}>",

@@ -19,6 +19,8 @@ class EventType(models.TextChoices):
     COMPLAINT_RECEIVED = "complaint_received", _("Complaint received")
     COMPLAINT_REPLY = "complaint_reply", _("Reply to a complaint")
     COMPENSATION_ISSUED = "compensation_issued", _("Coupon issued")
+    STATUS_CONFIRM = "status_confirm", _("Status notices: confirm sign-up")
+    STATUS_NOTICE = "status_notice", _("Status notice")
 
 
 class Status(models.TextChoices):
@@ -35,16 +37,26 @@ FINAL_STATUSES = [Status.DELIVERED, Status.FAILED, Status.UNDELIVERED, Status.SU
 
 
 class Notification(models.Model):
-    """One message to one customer on one channel for one event: the outbox row.
+    """One message to one customer (or one status-page subscriber) on one channel
+    for one event: the outbox row.
 
-    The unique constraint on (event key, customer, channel) is what makes a
-    second message for the same event impossible, whoever tries.
+    The unique constraints on (event key, customer, channel) and (event key,
+    subscription, channel) are what make a second message for the same event
+    impossible, whoever tries.
     """
 
     event_type = models.CharField(_("event"), max_length=24, choices=EventType.choices)
     event_key = models.CharField(_("event key"), max_length=64)
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("customer")
+        Customer, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("customer"), null=True
+    )
+    subscription = models.ForeignKey(
+        "notifications.StatusSubscription",
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("status subscription"),
+        null=True,
+        blank=True,
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     language = models.CharField(_("language"), max_length=8, choices=Language.choices)
@@ -83,6 +95,14 @@ class Notification(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(fields=["event_key", "customer", "channel"], name="notification_once_per_event"),
+            models.UniqueConstraint(
+                fields=["event_key", "subscription", "channel"], name="notification_once_per_subscriber"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(customer__isnull=False, subscription__isnull=True)
+                | models.Q(customer__isnull=True, subscription__isnull=False),
+                name="notification_customer_or_subscriber",
+            ),
         ]
         indexes = [
             # The sweeper's and the dispatcher's work: only rows still to send.
@@ -129,3 +149,57 @@ class NotificationTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_event_type_display()} · {self.get_channel_display()} · {self.get_language_display()}"
+
+
+class StatusSubscription(models.Model):
+    """Someone who asked for status notices by email or SMS, for all components or chosen ones.
+
+    Email is confirmed by a signed link (double opt-in), SMS by a code sent to
+    the phone. Nothing is sent before confirmation; STOP or the signed link in
+    every email ends it.
+    """
+
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    address = models.CharField(_("email or phone"), max_length=254)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.CHINESE)
+    components = models.ManyToManyField(
+        "components.ServiceComponent",
+        blank=True,
+        related_name="subscriptions",
+        verbose_name=_("components"),
+        help_text=_("None chosen means all."),
+    )
+    token = models.CharField(max_length=43, unique=True, editable=False)
+    code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    code_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    confirmations_sent = models.PositiveSmallIntegerField(_("confirmations sent"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("status subscription")
+        verbose_name_plural = _("status subscriptions")
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["channel", "address"], name="subscription_once_per_address")]
+        indexes = [
+            models.Index(
+                fields=["channel"],
+                condition=models.Q(confirmed_at__isnull=False, unsubscribed_at__isnull=True),
+                name="subscription_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.masked_address}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.confirmed_at is not None and self.unsubscribed_at is None
+
+    @property
+    def masked_address(self) -> str:
+        if self.channel == Channel.EMAIL:
+            name, _at, domain = self.address.partition("@")
+            return f"{name[:1]}***@{domain}"
+        return f"{self.address[:3]}****{self.address[-4:]}"

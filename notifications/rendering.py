@@ -28,6 +28,8 @@ PLACEHOLDERS = {
     "coupon_code": "7KQM-3TXR-PW9C-H4ZD",
     "coupon_value": "20",
     "coupon_valid_until": "12月22日",
+    "code": "482913",
+    "status": "处理中",
 }
 _FORMATTER = string.Formatter()
 

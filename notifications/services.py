@@ -441,7 +441,7 @@ def notifications_claim(*, ids: list[int]) -> list[Notification]:
         )
     return list(
         Notification.objects.filter(pk__in=claimable)
-        .select_related("customer", "incident", "incident_update")
+        .select_related("customer", "subscription", "incident", "incident_update")
         .order_by("pk")
     )
 
@@ -503,9 +503,13 @@ def _deliver(notification: Notification) -> Any:
 def _record_failure(notification: Notification, error: Any) -> str:
     from customers.services import customer_consent_set
 
-    if error.opt_out:
+    if error.opt_out and notification.customer is not None:
         customer = notification.customer
         customer_consent_set(customer=customer, sms=False, email=customer.email_consent)
+    elif error.opt_out and notification.subscription_id:
+        from notifications.subscriptions import subscriptions_stop_phone
+
+        subscriptions_stop_phone(phone=notification.recipient)
     gives_up = error.permanent or notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
     changes: dict[str, Any] = {"last_error": str(error)[:300], "claimed_at": None}
     if error.uncertain:
@@ -598,6 +602,9 @@ def inbound_sms_apply(*, from_number: str, body: str) -> str | None:
     for customer in Customer.objects.filter(phone=from_number):
         customer_consent_set(customer=customer, sms=wanted, email=customer.email_consent)
     if not wanted:
+        from notifications.subscriptions import subscriptions_stop_phone
+
+        subscriptions_stop_phone(phone=from_number)
         # What is still waiting for this number would now go against their wish.
         Notification.objects.filter(customer__phone=from_number, channel=Channel.SMS, status=Status.PENDING).update(
             status=Status.SUPPRESSED, last_error="recipient opted out"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 
@@ -20,3 +21,53 @@ class LookupForm(forms.Form):
 
     def clean_tracking_number(self) -> str:
         return self.cleaned_data["tracking_number"].strip().upper()
+
+
+class SubscribeForm(forms.Form):
+    channel = forms.ChoiceField(
+        label=_("How should we tell you?"),
+        choices=[("email", _("Email")), ("sms", _("SMS"))],
+        initial="email",
+        widget=forms.RadioSelect,
+    )
+    email = forms.EmailField(
+        label=_("Email address"), required=False, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    phone = forms.CharField(
+        label=_("Mobile number"),
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel", "placeholder": "138 0013 8000"}),
+    )
+    components = forms.MultipleChoiceField(
+        label=_("Which systems? (none ticked means all)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: object, components: list[tuple[int, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["components"].choices = components
+
+    def clean(self) -> dict[str, object]:
+        from customers.phones import normalize_phone
+
+        data = super().clean() or {}
+        if data.get("channel") == "email" and not data.get("email"):
+            self.add_error("email", _("Enter the email address to send notices to."))
+        if data.get("channel") == "sms":
+            try:
+                data["phone"] = normalize_phone(data.get("phone") or "")
+            except ValidationError:
+                self.add_error("phone", _("Enter a mobile number, e.g. 138 0013 8000 or +44 7700 900123."))
+        data["address"] = data.get("email", "").strip().lower() if data.get("channel") == "email" else data.get("phone")
+        return data
+
+
+class CodeForm(forms.Form):
+    code = forms.RegexField(
+        label=_("The 6-digit code we sent you"),
+        regex=r"^\s*\d{6}\s*$",
+        error_messages={"invalid": _("Enter the 6 digits from the text message.")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )

@@ -1,8 +1,22 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from portal import views
 
+STATUS_DOCUMENTS = (
+    r"summary\.json|status\.json|components\.json|incidents\.json|incidents/unresolved\.json"
+    r"|scheduled-maintenances\.json|scheduled-maintenances/upcoming\.json|scheduled-maintenances/active\.json"
+)
+
 urlpatterns = [
+    path("", views.status_page, name="home"),
+    re_path(rf"^api/v2/(?P<name>{STATUS_DOCUMENTS})$", views.status_api, name="status-api"),
+    path("history.atom", views.status_feed, name="status-feed"),
+    path("history/", views.status_history, name="status-history"),
+    path("language/<str:code>/", views.language_switch, name="language-switch"),
+    path("subscribe/", views.subscribe, name="status-subscribe"),
+    path("subscribe/code/<str:token>/", views.subscription_code, name="status-subscription-code"),
+    path("subscribe/confirm/<str:token>/", views.subscription_confirm, name="status-subscription-confirm"),
+    path("subscribe/cancel/<str:token>/", views.subscription_cancel, name="status-subscription-cancel"),
     path("track/", views.track, name="track"),
     path("incidents/<int:incident_id>/", views.incident_page, name="incident-page"),
 ]

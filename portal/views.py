@@ -1,18 +1,25 @@
-"""Public pages: parcel lookup and incident pages."""
+"""Public pages: the status page and its JSON and feed, history, parcel lookup, incident pages."""
 
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.paginator import Paginator
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
+from django.utils.http import http_date, parse_etags, parse_http_date_safe, url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from core.ratelimit import proof_attempts_exceeded
-from incidents.models import Incident, Visibility
-from portal.forms import LookupForm
+from core.ratelimit import client_ip, proof_attempts_exceeded, rate_limited
+from incidents.models import OPEN_STATUSES, Incident, Visibility
+from portal.forms import CodeForm, LookupForm, SubscribeForm
+from portal.published import Published, published
 from portal.selectors import parcel_for_customer
 
 logger = logging.getLogger(__name__)
@@ -62,3 +69,181 @@ def incident_page(request: HttpRequest, incident_id: int) -> HttpResponse:
     updates = incident.updates.filter(visibility=Visibility.PUBLIC).order_by("-created_at", "-id")
     components = incident.component_impacts.select_related("component").filter(component__is_public=True)
     return render(request, "portal/incident.html", {"incident": incident, "updates": updates, "components": components})
+
+
+# For a CDN in front: fresh for 10 s, served stale while it revalidates, and for a day if we fail.
+STATUS_CACHE_CONTROL = "public, max-age=10, s-maxage=10, stale-while-revalidate=30, stale-if-error=86400"
+HISTORY_PAGE_SIZE = 20
+
+
+def _not_modified(request: HttpRequest, item: Published) -> bool:
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match:
+        tags = parse_etags(if_none_match)
+        return "*" in tags or item.etag in tags
+    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+    return since is not None and int(item.last_modified.timestamp()) <= since
+
+
+def _serve(request: HttpRequest, name: str, *, cors: bool = False) -> HttpResponse:
+    """One published rendering, with validators and CDN caching; no SQL when warm."""
+    try:
+        item = published(name, get_language())
+    except DatabaseError:
+        logger.exception("status page unavailable: never rendered and the database is down")
+        return render(request, "portal/unavailable.html", status=503)
+    if _not_modified(request, item):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = HttpResponse(item.body, content_type=item.content_type)
+    response["ETag"] = item.etag
+    response["Last-Modified"] = http_date(item.last_modified.timestamp())
+    response["X-Status-Generated-At"] = item.generated_at.isoformat()
+    response["Cache-Control"] = STATUS_CACHE_CONTROL
+    patch_vary_headers(response, ["Accept-Language", "Cookie"])
+    if cors:
+        response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def status_page(request: HttpRequest) -> HttpResponse:
+    return _serve(request, "status.html")
+
+
+@require_GET
+def status_api(request: HttpRequest, name: str) -> HttpResponse:
+    return _serve(request, name, cors=True)
+
+
+@require_GET
+def status_feed(request: HttpRequest) -> HttpResponse:
+    return _serve(request, "history.atom", cors=True)
+
+
+@require_GET
+def status_history(request: HttpRequest) -> HttpResponse:
+    """Past incidents, newest first, paginated; read from the database."""
+    incidents = (
+        Incident.objects.exclude(status__in=OPEN_STATUSES).select_related("category").order_by("-reported_at", "-id")
+    )
+    try:
+        page = Paginator(incidents, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = list(page.object_list)
+    except DatabaseError:
+        logger.exception("incident history unavailable")
+        return render(request, "portal/unavailable.html", status=503)
+    return render(request, "portal/history.html", {"page": page, "incidents": rows})
+
+
+@require_GET
+def language_switch(request: HttpRequest, code: str) -> HttpResponse:
+    """Set the language cookie and go back. A plain link, so cached pages need no CSRF token."""
+    if code not in dict(settings.LANGUAGES):
+        raise Http404
+    target = request.GET.get("next") or request.headers.get("Referer") or "/"
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    response = redirect(target)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
+    return response
+
+
+SUBSCRIBE_PER_IP = 10
+SUBSCRIBE_PER_ADDRESS = 3
+SUBSCRIBE_WINDOW_SECONDS = 3600
+CODE_CHECKS_PER_IP = 20
+
+
+def _public_components() -> list[tuple[int, str]]:
+    from components.models import ServiceComponent
+
+    return [(c.pk, c.localized_name) for c in ServiceComponent.objects.filter(is_public=True)]
+
+
+@require_http_methods(["GET", "POST"])
+def subscribe(request: HttpRequest) -> HttpResponse:
+    """Sign up for status notices; email is confirmed by link, SMS by code."""
+    from notifications.subscriptions import subscription_request
+
+    try:
+        form = SubscribeForm(request.POST or None, components=_public_components())
+    except DatabaseError:
+        logger.exception("subscriptions unavailable")
+        return render(request, "portal/unavailable.html", status=503)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if rate_limited(
+            "subscribe-ip", client_ip(request), limit=SUBSCRIBE_PER_IP, window_seconds=SUBSCRIBE_WINDOW_SECONDS
+        ) or rate_limited(
+            "subscribe-address", data["address"], limit=SUBSCRIBE_PER_ADDRESS, window_seconds=SUBSCRIBE_WINDOW_SECONDS
+        ):
+            return render(request, "portal/subscribe.html", {"form": form, "too_many": True}, status=429)
+        subscription = subscription_request(
+            channel=data["channel"],
+            address=data["address"],
+            language=get_language(),
+            component_ids=[int(pk) for pk in data["components"]],
+        )
+        if data["channel"] == "sms":
+            return redirect("status-subscription-code", token=subscription.token)
+        return render(request, "portal/subscribe_sent.html", {"address": subscription.masked_address})
+    return render(request, "portal/subscribe.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def subscription_code(request: HttpRequest, token: str) -> HttpResponse:
+    from notifications.models import StatusSubscription
+    from notifications.subscriptions import subscription_code_check
+
+    subscription = get_object_or_404(StatusSubscription, token=token)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if rate_limited(
+            "subscribe-code", client_ip(request), limit=CODE_CHECKS_PER_IP, window_seconds=SUBSCRIBE_WINDOW_SECONDS
+        ):
+            return render(request, "portal/subscribe_code.html", {"form": form, "too_many": True}, status=429)
+        if subscription_code_check(subscription=subscription, code=form.cleaned_data["code"]):
+            return render(request, "portal/subscribe_done.html", {"subscription": subscription})
+        form.add_error(
+            "code",
+            _("That code is not right, or it has expired. Check the text message, or sign up again for a new code."),
+        )
+    return render(request, "portal/subscribe_code.html", {"form": form, "address": subscription.masked_address})
+
+
+@require_http_methods(["GET", "POST"])
+def subscription_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in the email. GET shows a button, POST confirms: mail scanners that open links confirm nothing."""
+    from notifications.subscriptions import CONFIRM_LINK_MAX_AGE, signed_link_read
+    from notifications.subscriptions import subscription_confirm as confirm
+
+    subscription = signed_link_read(token, "confirm", max_age=CONFIRM_LINK_MAX_AGE)
+    if subscription is None:
+        return render(request, "portal/subscribe_invalid.html", status=400)
+    if request.method == "POST":
+        confirm(subscription=subscription)
+        return render(request, "portal/subscribe_done.html", {"subscription": subscription})
+    return render(request, "portal/subscribe_confirm.html", {"subscription": subscription})
+
+
+@csrf_exempt  # mail clients' one-click unsubscribe (RFC 8058) sends no CSRF token; the signed link is the guard
+@require_http_methods(["GET", "POST"])
+def subscription_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    from notifications.subscriptions import signed_link_read
+    from notifications.subscriptions import subscription_cancel as cancel
+
+    subscription = signed_link_read(token, "cancel")
+    if subscription is None:
+        return render(request, "portal/subscribe_invalid.html", status=400)
+    if request.method == "POST":
+        cancel(subscription=subscription)
+    return render(request, "portal/subscribe_cancel.html", {"subscription": subscription, "token": token})

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(ignore_result=True)
+def rebuild_status_page() -> None:
+    """Beat, every 5 minutes: catches bulk updates that send no signal, and the day's roll-over."""
+    from portal.published import mark_changed
+
+    mark_changed()
