@@ -224,7 +224,7 @@ def status_context(snapshot: dict[str, Any]) -> dict[str, Any]:
             "summary": text(i, "summary"),
             "category": text(i, "category"),
             "latest": next(
-                ({**u, "html": text(u, "body_html")} for u in i["updates"] if text(u, "body_html").strip()), None
+                ({**u, "html": update_html(u)} for u in i["updates"] if update_html(u).strip()), None
             ),
             "component_names": [components[c["id"]]["name"] for c in i["components"] if c["id"] in components],
         }
@@ -251,6 +251,12 @@ def status_context(snapshot: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def update_html(update: dict[str, Any]) -> str:
+    """An update's sanitised HTML in the active language (Chinese when there is no English)."""
+    english = (translation.get_language() or "").startswith("en")
+    return (update["body_en_html"] if english and update["body_en_html"] else update["body_zh_html"]) or ""
+
+
 def render_status_html(snapshot: dict[str, Any]) -> str:
     return render_to_string("portal/status.html", status_context(snapshot))
 
@@ -267,7 +273,7 @@ def render_feed(snapshot: dict[str, Any]) -> bytes:
     )
     for item in snapshot["incidents"]:
         updates = "".join(
-            f"<p><small>{timezone.localtime(u['created_at']):%Y-%m-%d %H:%M}</small></p>{text(u, 'body_html')}"
+            f"<p><small>{timezone.localtime(u['created_at']):%Y-%m-%d %H:%M}</small></p>{update_html(u)}"
             for u in item["updates"]
         )
         feed.add_item(

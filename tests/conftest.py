@@ -68,7 +68,10 @@ def _english_outside_requests():
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
+    from portal.published import memo_reset
+
     cache.clear()
+    memo_reset()  # each test starts with no status page rendered, in Redis or in memory
     yield
 
 

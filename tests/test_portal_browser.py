@@ -1,10 +1,24 @@
-"""The portal and the admin sign-in as a person sees them, on a phone and a desktop."""
+"""The public portal as a person sees it, on a phone and a desktop, in real Chromium.
+
+Each test keeps screenshots in ``screenshots/`` and fails on any Content-Security-Policy
+violation or script error the page reports.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from components.models import ComponentGroup, ComponentStatus, ServiceComponent
+from core import roles
+from incidents.linking import Estimate, LinkCriteria, incident_link_orders
+from incidents.services import incident_post_update
+from notifications.models import EventType, Notification
 from tests.browser import DESKTOP, PHONE, SCREENSHOTS, chromium
+from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
+
+DEVICES = [("phone", PHONE), ("desktop", DESKTOP)]
 
 
 @pytest.fixture(scope="module")
@@ -13,22 +27,139 @@ def browser():
         yield browser
 
 
+def _open(browser, viewport, locale="zh-CN"):
+    page = browser.new_page(viewport=viewport, locale=locale)
+    problems: list[str] = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return page, problems
+
+
+def _fits(page, viewport) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+
+@pytest.fixture
+def outage():
+    manager = UserFactory(role=roles.INCIDENT_MANAGER)
+    group = ComponentGroup.objects.create(name_zh="转运网络", name_en="Hub network")
+    hub = ServiceComponent.objects.create(name_zh="广州白云转运中心", name_en="Guangzhou Baiyun hub", group=group)
+    ServiceComponent.objects.create(name_zh="运单查询", name_en="Parcel tracking")
+    incident = declare_incident(
+        actor=manager,
+        title_zh="台风:广州白云转运中心暂停作业",
+        title_en="Typhoon: Guangzhou Baiyun hub has stopped",
+        category_code="logistics",
+        component_impacts={hub.pk: ComponentStatus.MAJOR_OUTAGE},
+    )
+    incident_post_update(
+        incident_id=incident.pk, actor=manager, body_zh="包裹改由深圳中转。", body_en="Parcels now go through Shenzhen."
+    )
+    order = OrderFactory(
+        tracking_number="SF7770000000001",
+        hub="广州白云转运中心",
+        customer=CustomerFactory(name="王芳", phone="+8613800134321"),
+    )
+    incident_link_orders(
+        incident=incident,
+        criteria=LinkCriteria(hubs=["广州白云转运中心"]),
+        estimate=Estimate(delay=timedelta(hours=48)),
+        actor=manager,
+    )
+    return incident, order
+
+
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("device", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
-def test_home_page_is_chinese_for_a_chinese_browser_and_switches_to_english(browser, live_server, device, viewport):
-    page = browser.new_page(viewport=viewport, locale="zh-CN")
+@pytest.mark.parametrize(("device", "viewport"), DEVICES)
+def test_status_page_shows_the_outage_in_chinese_and_switches_to_english(
+    browser, live_server, outage, device, viewport
+):
+    incident, _order = outage
+    page, problems = _open(browser, viewport)
     page.goto(live_server.url + "/")
 
-    assert page.locator("h1").inner_text() == "服务状态"
-    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
-    page.screenshot(path=SCREENSHOTS / f"home-{device}-zh.png", full_page=True)
+    assert page.locator("h1").inner_text() == "重大系统故障"
+    assert "台风:广州白云转运中心暂停作业" in page.locator(".incident-card").inner_text()
+    assert "包裹改由深圳中转。" in page.locator(".incident-card").inner_text()
+    assert page.locator(".component").count() == 2
+    assert page.locator(".uptime-bars").first.get_attribute("aria-label")
+    assert _fits(page, viewport)
+    page.screenshot(path=SCREENSHOTS / f"status-{device}-zh.png", full_page=True)
 
-    page.get_by_role("button", name="English").click()
+    page.get_by_role("link", name="English").click()
     page.wait_for_load_state()
 
-    assert page.locator("h1").inner_text() == "Service status"
+    assert page.locator("h1").inner_text() == "Major System Outage"
     assert page.locator("html").get_attribute("lang") == "en"
-    page.screenshot(path=SCREENSHOTS / f"home-{device}-en.png", full_page=True)
+    assert "Parcels now go through Shenzhen." in page.locator(".incident-card").inner_text()
+    page.screenshot(path=SCREENSHOTS / f"status-{device}-en.png", full_page=True)
+
+    page.get_by_role("link", name=incident.title_en).click()
+    page.wait_for_load_state()
+    assert "Guangzhou Baiyun hub" in page.content()
+    page.screenshot(path=SCREENSHOTS / f"incident-{device}-en.png", full_page=True)
+    page.goto(live_server.url + "/history/")
+    page.screenshot(path=SCREENSHOTS / f"history-{device}-en.png", full_page=True)
+    assert problems == []
+    page.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("device", "viewport"), DEVICES)
+def test_parcel_lookup_with_wrong_then_right_digits(browser, live_server, outage, device, viewport):
+    page, problems = _open(browser, viewport)
+    page.goto(live_server.url + "/track/")
+
+    page.fill("#id_tracking_number", "SF7770000000001")
+    page.fill("#id_phone_last4", "9999")
+    page.get_by_role("button", name="查询").click()
+    page.wait_for_load_state()
+    assert page.locator(".form-error").count() == 1
+    assert "王" not in page.content()
+    page.screenshot(path=SCREENSHOTS / f"track-{device}-wrong.png", full_page=True)
+
+    page.fill("#id_phone_last4", "4321")
+    page.get_by_role("button", name="查询").click()
+    page.wait_for_load_state()
+    text = page.locator("main").inner_text()
+    assert "台风:广州白云转运中心暂停作业" in text
+    assert "王*" in text
+    assert "13800134321" not in page.content()
+    assert _fits(page, viewport)
+    page.screenshot(path=SCREENSHOTS / f"track-{device}-found.png", full_page=True)
+    assert problems == []
+    page.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("device", "viewport"), DEVICES)
+def test_subscribing_by_email_needs_the_link_in_the_email(browser, live_server, device, viewport):
+    ServiceComponent.objects.create(name_zh="运单查询", name_en="Parcel tracking")
+    page, problems = _open(browser, viewport, locale="en-GB")
+    page.goto(live_server.url + "/")
+    page.get_by_role("link", name="Get status notices").click()
+    page.wait_for_load_state()
+    page.screenshot(path=SCREENSHOTS / f"subscribe-{device}.png", full_page=True)
+
+    page.fill("#id_email", f"ops-{device}@example.com")
+    page.get_by_label("Parcel tracking").check()
+    page.get_by_role("button", name="Subscribe").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Check your inbox"
+
+    confirmation = Notification.objects.get(event_type=EventType.STATUS_CONFIRM)
+    link = next(word for word in confirmation.body.split() if "/subscribe/confirm/" in word)
+    page.goto(link.replace("http://127.0.0.1:8000", live_server.url))
+    assert confirmation.subscription.confirmed_at is None  # opening the link is not enough
+    page.get_by_role("button", name="Yes, send me status notices").click()
+    page.wait_for_load_state()
+
+    assert page.locator("h1").inner_text() == "You are subscribed"
+    confirmation.subscription.refresh_from_db()
+    assert confirmation.subscription.is_active
+    assert _fits(page, viewport)
+    page.screenshot(path=SCREENSHOTS / f"subscribed-{device}.png", full_page=True)
+    assert problems == []
     page.close()
 
 
