@@ -1,0 +1,220 @@
+"""Status notices by email (double opt-in) and SMS (code), through the outbox; STOP and unsubscribe work."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from components.models import ComponentStatus, ServiceComponent
+from core import roles
+from incidents.models import Visibility
+from incidents.services import incident_post_update
+from notifications.models import Channel, EventType, Notification, Status, StatusSubscription
+from notifications.services import inbound_sms_apply, notifications_send
+from notifications.subscriptions import (
+    CODE_MAX_ATTEMPTS,
+    signed_link,
+    status_notice_fan_out,
+    subscription_code_check,
+    subscription_confirm,
+    subscription_request,
+)
+from tests.factories import UserFactory, declare_incident
+
+pytestmark = pytest.mark.django_db
+SUBSCRIBE = reverse("status-subscribe")
+
+
+def _confirmation(subscription: StatusSubscription) -> Notification:
+    return subscription.notifications.filter(event_type=EventType.STATUS_CONFIRM).latest("created_at")
+
+
+def _active(channel=Channel.EMAIL, address="ops@example.com", components=()):
+    subscription = subscription_request(channel=channel, address=address, language="en", component_ids=components)
+    subscription_confirm(subscription=subscription)
+    return subscription
+
+
+def test_email_sign_up_sends_a_link_and_confirms_only_on_post(client):
+    response = client.post(SUBSCRIBE, {"channel": "email", "email": "Ops@Example.com"}, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 200
+    assert "o***@example.com" in response.content.decode()
+    subscription = StatusSubscription.objects.get()
+    assert subscription.address == "ops@example.com"
+    assert subscription.language == "en"
+    assert not subscription.is_active
+    message = _confirmation(subscription)
+    assert message.status == Status.PENDING
+    assert message.recipient == "ops@example.com"
+    link = re.search(r"http\S+/subscribe/confirm/\S+", message.body).group(0)
+    path = link.removeprefix("http://127.0.0.1:8000")
+
+    assert client.get(path).status_code == 200  # a mail scanner opening the link confirms nothing
+    subscription.refresh_from_db()
+    assert not subscription.is_active
+    assert client.post(path).status_code == 200
+    subscription.refresh_from_db()
+    assert subscription.is_active
+
+
+def test_a_forged_or_wrong_purpose_link_is_refused(client):
+    subscription = subscription_request(channel=Channel.EMAIL, address="a@example.com", language="en", component_ids=[])
+    cancel_token = signed_link(subscription, "cancel").rsplit("/", 2)[-2]
+
+    assert client.post(reverse("status-subscription-confirm", args=[cancel_token])).status_code == 400
+    assert client.post(reverse("status-subscription-confirm", args=["not-a-token"])).status_code == 400
+    subscription.refresh_from_db()
+    assert not subscription.is_active
+
+
+def test_sms_sign_up_is_confirmed_by_the_code(client):
+    response = client.post(SUBSCRIBE, {"channel": "sms", "phone": "138 0013 8000"})
+
+    subscription = StatusSubscription.objects.get()
+    assert subscription.address == "+8613800138000"
+    assert response.status_code == 302
+    assert response["Location"] == reverse("status-subscription-code", args=[subscription.token])
+    code = re.search(r"\d{6}", _confirmation(subscription).body).group(0)
+    wrong = "000000" if code != "000000" else "111111"
+
+    page = client.post(response["Location"], {"code": wrong}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "not right" in page.content.decode()
+    page = client.post(response["Location"], {"code": code}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "You are subscribed" in page.content.decode()
+    subscription.refresh_from_db()
+    assert subscription.is_active
+
+
+def test_the_code_stops_working_after_five_wrong_tries():
+    subscription = subscription_request(channel=Channel.SMS, address="+8613800138000", language="en", component_ids=[])
+    code = re.search(r"\d{6}", _confirmation(subscription).body).group(0)
+    wrong = "000000" if code != "000000" else "111111"
+
+    assert [subscription_code_check(subscription=subscription, code=wrong) for _ in range(CODE_MAX_ATTEMPTS)] == [
+        False
+    ] * CODE_MAX_ATTEMPTS
+    assert subscription_code_check(subscription=subscription, code=code) is False
+    subscription.refresh_from_db()
+    assert not subscription.is_active
+
+
+def test_bad_input_gets_clear_errors_and_writes_nothing(client):
+    email = client.post(SUBSCRIBE, {"channel": "email", "email": ""}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    phone = client.post(SUBSCRIBE, {"channel": "sms", "phone": "12"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Enter the email address" in email
+    assert "Enter a mobile number" in phone
+    assert not StatusSubscription.objects.exists()
+
+
+def test_sign_ups_are_rate_limited_per_address(client):
+    for _ in range(3):
+        assert client.post(SUBSCRIBE, {"channel": "email", "email": "x@example.com"}).status_code == 200
+
+    assert client.post(SUBSCRIBE, {"channel": "email", "email": "x@example.com"}).status_code == 429
+    assert Notification.objects.filter(event_type=EventType.STATUS_CONFIRM).count() == 3
+
+
+def test_an_active_address_is_neither_changed_nor_messaged_by_a_new_sign_up(client):
+    subscription = _active()
+    component = ServiceComponent.objects.create(name_zh="运单查询")
+
+    client.post(SUBSCRIBE, {"channel": "email", "email": "ops@example.com", "components": [component.pk]})
+
+    assert list(subscription.components.all()) == []
+    assert subscription.notifications.count() == 1  # the first confirmation only
+
+
+def test_notices_go_once_to_active_subscribers_of_the_components():
+    manager = UserFactory(role=roles.INCIDENT_MANAGER)
+    hub = ServiceComponent.objects.create(name_zh="广州白云转运中心")
+    other = ServiceComponent.objects.create(name_zh="运单查询")
+    everything = _active(address="all@example.com")
+    hub_watcher = _active(channel=Channel.SMS, address="+8613800138000", components=[hub.pk])
+    _active(address="other@example.com", components=[other.pk])
+    subscription_request(channel=Channel.EMAIL, address="pending@example.com", language="en", component_ids=[])
+    incident = declare_incident(
+        actor=manager, title_en="Hub stopped", component_impacts={hub.pk: ComponentStatus.MAJOR_OUTAGE}
+    )
+    update = incident_post_update(
+        incident_id=incident.pk, actor=manager, body_zh="改由深圳中转", body_en="Parcels go through Shenzhen"
+    )
+
+    written = status_notice_fan_out(update_id=update.pk)
+    again = status_notice_fan_out(update_id=update.pk)
+
+    notices = Notification.objects.filter(event_type=EventType.STATUS_NOTICE, incident_update=update)
+    assert written == 2
+    assert again == 0
+    assert {n.subscription_id for n in notices} == {everything.pk, hub_watcher.pk}
+    email = notices.get(channel=Channel.EMAIL)
+    assert "Hub stopped" in email.subject
+    assert "Parcels go through Shenzhen" in email.body
+
+
+def test_internal_updates_send_no_notice():
+    manager = UserFactory(role=roles.INCIDENT_MANAGER)
+    _active()
+    incident = declare_incident(actor=manager)
+    update = incident_post_update(
+        incident_id=incident.pk, actor=manager, body_zh="内部", visibility=Visibility.INTERNAL
+    )
+
+    assert status_notice_fan_out(update_id=update.pk) == 0
+
+
+def test_stop_ends_sms_notices_and_suppresses_what_waits():
+    manager = UserFactory(role=roles.INCIDENT_MANAGER)
+    subscription = _active(channel=Channel.SMS, address="+8613800138000")
+    incident = declare_incident(actor=manager)
+    update = incident_post_update(incident_id=incident.pk, actor=manager, body_zh="进展")
+    status_notice_fan_out(update_id=update.pk)
+
+    assert inbound_sms_apply(from_number="+8613800138000", body="TD") == "opted_out"
+
+    subscription.refresh_from_db()
+    assert subscription.unsubscribed_at is not None
+    notice = subscription.notifications.get(event_type=EventType.STATUS_NOTICE)
+    assert notice.status == Status.SUPPRESSED
+
+
+def test_email_notice_is_sent_with_a_one_click_unsubscribe_that_works(client, providers):
+    _twilio, smtp = providers
+    manager = UserFactory(role=roles.INCIDENT_MANAGER)
+    subscription = _active(address="ops@example.com")
+    incident = declare_incident(actor=manager, title_en="Hub stopped")
+    update = incident_post_update(incident_id=incident.pk, actor=manager, body_zh="抢修中", body_en="Repairing")
+    status_notice_fan_out(update_id=update.pk)
+    notice = subscription.notifications.get(event_type=EventType.STATUS_NOTICE)
+
+    assert notifications_send(ids=[notice.pk]) == {notice.pk: "sent"}
+
+    message = smtp.messages[-1]
+    unsubscribe = re.search(r"<(http[^>]+)>", message["List-Unsubscribe"]).group(1)
+    assert "/subscribe/cancel/" in unsubscribe
+    response = client.post(unsubscribe.removeprefix("http://127.0.0.1:8000"), {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    subscription.refresh_from_db()
+    assert subscription.unsubscribed_at is not None
+
+
+def test_subscribers_are_never_counted_as_customers():
+    _active()
+    notification = Notification.objects.get()
+
+    assert notification.customer_id is None
+    assert notification.subscription_id is not None
+
+
+def test_a_committed_public_update_reaches_subscribers_through_the_hook(django_capture_on_commit_callbacks):
+    manager = UserFactory(role=roles.INCIDENT_MANAGER)
+    subscription = _active()
+    incident = declare_incident(actor=manager)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        update = incident_post_update(incident_id=incident.pk, actor=manager, body_zh="进展")
+
+    assert subscription.notifications.filter(event_type=EventType.STATUS_NOTICE, incident_update=update).count() == 1
