@@ -36,6 +36,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
 # Where customers and Twilio reach us; used for links in messages and webhook
 # signature checks behind a proxy.
 PUBLIC_BASE_URL = env.url("PUBLIC_BASE_URL", ("http", "https"), "http://127.0.0.1:8000").rstrip("/")
+# Parcel lookups allowed per client IP and per tracking number in 10 minutes.
+LOOKUPS_PER_IP = env.int("LOOKUPS_PER_IP", 30, minimum=1)
+LOOKUPS_PER_TRACKING_NUMBER = env.int("LOOKUPS_PER_TRACKING_NUMBER", 10, minimum=1)
 # The page id in the Statuspage-compatible JSON (/api/v2/).
 STATUS_PAGE_ID = env.str("STATUS_PAGE_ID", "parcel-status")
 

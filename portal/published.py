@@ -223,9 +223,7 @@ def status_context(snapshot: dict[str, Any]) -> dict[str, Any]:
             "title": text(i, "title"),
             "summary": text(i, "summary"),
             "category": text(i, "category"),
-            "latest": next(
-                ({**u, "html": update_html(u)} for u in i["updates"] if update_html(u).strip()), None
-            ),
+            "latest": next(({**u, "html": update_html(u)} for u in i["updates"] if update_html(u).strip()), None),
             "component_names": [components[c["id"]]["name"] for c in i["components"] if c["id"] in components],
         }
         for i in snapshot["incidents"]

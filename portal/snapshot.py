@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.utils import timezone
 
 from components.models import (
@@ -86,11 +86,14 @@ def component_history(*, component_ids: list[int], now: datetime) -> dict[int, d
     window_start = _local_midnight(first_day)
     changes: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
     status_at_start: dict[int, str] = {}
+    last_before = ComponentStatusChange.objects.filter(component=OuterRef("pk"), changed_at__lt=window_start).order_by(
+        "-changed_at", "-id"
+    )
     before = (
-        ComponentStatusChange.objects.filter(component_id__in=component_ids, changed_at__lt=window_start)
-        .order_by("component_id", "-changed_at", "-id")
-        .distinct("component_id")
-        .values_list("component_id", "to_status")
+        ServiceComponent.objects.filter(pk__in=component_ids)
+        .annotate(start_status=Subquery(last_before.values("to_status")[:1]))
+        .exclude(start_status=None)
+        .values_list("pk", "start_status")
     )
     status_at_start.update(before)
     inside = (

@@ -23,8 +23,6 @@ from portal.published import Published, published
 from portal.selectors import parcel_for_customer
 
 logger = logging.getLogger(__name__)
-LOOKUPS_PER_IP = 30
-LOOKUPS_PER_TRACKING_NUMBER = 10
 LOOKUP_WINDOW_SECONDS = 600
 
 
@@ -42,8 +40,8 @@ def track(request: HttpRequest) -> HttpResponse:
             request,
             scope="lookup",
             tracking_number=data["tracking_number"],
-            per_ip=LOOKUPS_PER_IP,
-            per_parcel=LOOKUPS_PER_TRACKING_NUMBER,
+            per_ip=settings.LOOKUPS_PER_IP,
+            per_parcel=settings.LOOKUPS_PER_TRACKING_NUMBER,
             window_seconds=LOOKUP_WINDOW_SECONDS,
         ):
             return render(request, "portal/track.html", {**context, "too_many": True}, status=429)
