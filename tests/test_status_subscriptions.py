@@ -218,3 +218,15 @@ def test_a_committed_public_update_reaches_subscribers_through_the_hook(django_c
         update = incident_post_update(incident_id=incident.pk, actor=manager, body_zh="进展")
 
     assert subscription.notifications.filter(event_type=EventType.STATUS_NOTICE, incident_update=update).count() == 1
+
+
+def test_admin_lists_subscriptions_and_their_messages(admin_client):
+    subscription = _active(address="ops@example.com")
+
+    subscriptions = admin_client.get(reverse("admin:notifications_statussubscription_changelist") + "?state=active")
+    messages = admin_client.get(reverse("admin:notifications_notification_changelist"))
+    detail = admin_client.get(reverse("admin:notifications_statussubscription_change", args=[subscription.pk]))
+
+    assert subscriptions.status_code == messages.status_code == detail.status_code == 200
+    assert "o***@example.com" in subscriptions.content.decode()
+    assert "ops@example.com" in detail.content.decode()
