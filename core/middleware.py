@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -9,6 +10,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 from core.logging import request_id_var
+
+logger = logging.getLogger(__name__)
 
 # A proxy's id is kept when it looks like an id, so one request can be followed
 # through nginx, this app and the logs; anything else is replaced.
@@ -61,4 +64,33 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         if not request.path.startswith(_CSP_EXEMPT_PREFIXES):
             response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A database that cannot be reached gives a 503 that says so, never a 500.
+
+    Pages get the portal's "temporarily unavailable" page, the API a JSON body;
+    both ask the client to retry in a minute. Other errors pass through.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.db import InterfaceError, OperationalError
+        from django.http import JsonResponse
+        from django.shortcuts import render
+
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.error("database unavailable", extra={"path": request.path, "error": str(exception)[:200]})
+        if request.path.startswith("/api/"):
+            response: HttpResponse = JsonResponse({"detail": "Temporarily unavailable; retry shortly."}, status=503)
+        else:
+            response = render(request, "portal/unavailable.html", status=503)
+        response["Retry-After"] = "60"
         return response

@@ -333,3 +333,18 @@ def test_recompute_logs_the_change_the_bars_read():
     history = component_history(component_ids=[component.pk], now=timezone.now())[component.pk]
     assert history["days"][-1]["status"] == "partial_outage"
     assert incident.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_other_pages_and_the_api_say_unavailable_with_the_database_down(client):
+    incident = declare_incident()
+
+    with database_down():
+        page = client.get(f"/incidents/{incident.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+        api = client.get("/api/v1/incidents/", HTTP_AUTHORIZATION="Token 0123456789abcdef")
+
+    assert page.status_code == 503
+    assert "Temporarily unavailable" in page.content.decode()
+    assert page["Retry-After"] == "60"
+    assert api.status_code == 503
+    assert api.json() == {"detail": "Temporarily unavailable; retry shortly."}
