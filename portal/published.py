@@ -14,6 +14,7 @@ filled by one request while the others wait for it (no stampede).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
@@ -49,6 +50,7 @@ JSON_TYPE = "application/json; charset=utf-8"
 @dataclass(frozen=True)
 class Published:
     body: bytes
+    gzipped: bytes  # compressed once here, not per request
     content_type: str
     etag: str
     last_modified: datetime
@@ -202,7 +204,9 @@ def render_all(snapshot: dict[str, Any]) -> dict[tuple[str, str], Published]:
             bodies["history.atom"] = (render_feed(snapshot), "application/atom+xml; charset=utf-8")
         for name, (body, content_type) in bodies.items():
             etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-            outputs[(name, language)] = Published(body, content_type, etag, last_modified, snapshot["generated_at"])
+            outputs[(name, language)] = Published(
+                body, gzip.compress(body, mtime=0), content_type, etag, last_modified, snapshot["generated_at"]
+            )
     return outputs
 
 

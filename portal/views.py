@@ -74,11 +74,15 @@ STATUS_CACHE_CONTROL = "public, max-age=10, s-maxage=10, stale-while-revalidate=
 HISTORY_PAGE_SIZE = 20
 
 
+def _gzip_etag(item: Published) -> str:
+    return item.etag[:-1] + '-gz"'
+
+
 def _not_modified(request: HttpRequest, item: Published) -> bool:
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match:
         tags = parse_etags(if_none_match)
-        return "*" in tags or item.etag in tags
+        return "*" in tags or item.etag in tags or _gzip_etag(item) in tags
     since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
     return since is not None and int(item.last_modified.timestamp()) <= since
 
@@ -90,15 +94,20 @@ def _serve(request: HttpRequest, name: str, *, cors: bool = False) -> HttpRespon
     except DatabaseError:
         logger.exception("status page unavailable: never rendered and the database is down")
         return render(request, "portal/unavailable.html", status=503)
+    compressed = "gzip" in request.headers.get("Accept-Encoding", "")
     if _not_modified(request, item):
         response: HttpResponse = HttpResponseNotModified()
+    elif compressed:
+        response = HttpResponse(item.gzipped, content_type=item.content_type)
+        response["Content-Encoding"] = "gzip"
     else:
         response = HttpResponse(item.body, content_type=item.content_type)
-    response["ETag"] = item.etag
+    # The compressed body is another representation: its own validator (RFC 9110 §8.8.3).
+    response["ETag"] = _gzip_etag(item) if compressed else item.etag
     response["Last-Modified"] = http_date(item.last_modified.timestamp())
     response["X-Status-Generated-At"] = item.generated_at.isoformat()
     response["Cache-Control"] = STATUS_CACHE_CONTROL
-    patch_vary_headers(response, ["Accept-Language", "Cookie"])
+    patch_vary_headers(response, ["Accept-Language", "Cookie", "Accept-Encoding"])
     if cors:
         response["Access-Control-Allow-Origin"] = "*"
     return response

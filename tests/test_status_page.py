@@ -348,3 +348,18 @@ def test_other_pages_and_the_api_say_unavailable_with_the_database_down(client):
     assert page["Retry-After"] == "60"
     assert api.status_code == 503
     assert api.json() == {"detail": "Temporarily unavailable; retry shortly."}
+
+
+def test_compressed_once_and_served_to_clients_that_accept_gzip(client):
+    import gzip
+
+    plain = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    packed = client.get("/", HTTP_ACCEPT_LANGUAGE="en", HTTP_ACCEPT_ENCODING="gzip, br")
+
+    assert packed["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.content) == plain.content
+    assert len(packed.content) < len(plain.content) / 2
+    assert packed["ETag"] != plain["ETag"]
+    assert "Accept-Encoding" in packed["Vary"]
+    again = client.get("/", HTTP_ACCEPT_LANGUAGE="en", HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=packed["ETag"])
+    assert again.status_code == 304
