@@ -105,6 +105,7 @@ def start_server(workers: int, threads: int) -> subprocess.Popen:
 def wrk(path: str, seconds: int, script: str | None = None) -> tuple[float, float, int]:
     """(requests per second, p99 latency in ms, non-2xx/3xx responses)."""
     command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-H", "Accept-Language: zh-CN"]
+    command += ["-H", "Accept-Encoding: gzip"]  # as browsers send it
     if script:
         command += ["-s", script]
     output = subprocess.run([*command, BASE + path], capture_output=True, text=True, check=True).stdout
