@@ -141,6 +141,11 @@ def test_subscribing_by_email_needs_the_link_in_the_email(browser, live_server, 
     page.wait_for_load_state()
     page.screenshot(path=SCREENSHOTS / f"subscribe-{device}.png", full_page=True)
 
+    assert page.locator("#id_phone").is_hidden()  # only the chosen channel's address is asked for
+    page.get_by_role("radio", name="SMS").check()
+    assert page.locator("#id_email").is_hidden()
+    assert page.locator("#id_phone").is_visible()
+    page.get_by_role("radio", name="Email").check()
     page.fill("#id_email", f"ops-{device}@example.com")
     page.get_by_label("Parcel tracking").check()
     page.get_by_role("button", name="Subscribe").click()
