@@ -158,15 +158,8 @@ def subscriptions_stop_phone(*, phone: str) -> int:
 
 
 def status_notice_fan_out(*, update_id: int) -> int:
-    """One notice per confirmed subscriber of the update's components (or of all), once each.
-
-    Runs after the update committed. Rows are rendered here (one rendering per
-    channel and language) and inserted in batches ignoring conflicts, so a
-    re-run adds nothing.
-    """
+    """One notice per confirmed subscriber of the update's components (or of all), once each."""
     from incidents.models import IncidentStatus, IncidentUpdate, Severity, Visibility
-    from notifications.messages import template_for
-    from notifications.services import notifications_queue_after_commit, quiet_hours_release
 
     update = (
         IncidentUpdate.objects.select_related("incident").filter(pk=update_id, visibility=Visibility.PUBLIC).first()
@@ -174,26 +167,94 @@ def status_notice_fan_out(*, update_id: int) -> int:
     if update is None:
         return 0
     incident = update.incident
-    component_ids = list(incident.component_impacts.values_list("component_id", flat=True))
+
+    def context(language: str) -> dict[str, str]:
+        english = language == "en"
+        return {
+            "incident_title": incident.title_en if english and incident.title_en else incident.title_zh,
+            "update_text": (update.body_en if english and update.body_en else update.body_zh).strip(),
+            "status": str(IncidentStatus(update.status).label),
+            "link": f"{settings.PUBLIC_BASE_URL}/incidents/{incident.pk}/",
+        }
+
+    return _notify_subscribers(
+        event_key=f"status-notice:{update.pk}",
+        component_ids=list(incident.component_impacts.values_list("component_id", flat=True)),
+        context=context,
+        critical=incident.severity == Severity.CRITICAL,
+        incident=incident,
+        update=update,
+    )
+
+
+# Maintenance states subscribers hear about; "verifying" is internal.
+MAINTENANCE_NOTICE_STATES = {"scheduled", "in_progress", "completed", "cancelled"}
+
+
+def maintenance_notice_fan_out(*, maintenance_id: int) -> int:
+    """Subscribers of the maintenance's components hear when it is scheduled, starts, ends or is cancelled.
+
+    Keyed on the state, so each state is announced once whoever calls.
+    """
+    from django.utils.formats import date_format
+
+    from components.models import Maintenance, MaintenanceState
+
+    maintenance = Maintenance.objects.filter(pk=maintenance_id).first()
+    if maintenance is None or maintenance.state not in MAINTENANCE_NOTICE_STATES:
+        return 0
+
+    def context(language: str) -> dict[str, str]:
+        english = language == "en"
+        window = " – ".join(
+            date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+            for moment in (maintenance.starts_at, maintenance.ends_at)
+        )
+        return {
+            "incident_title": maintenance.title_en if english and maintenance.title_en else maintenance.title_zh,
+            "update_text": (
+                (maintenance.description_en if english and maintenance.description_en else maintenance.description_zh)
+                + f" ({window})"
+            ).strip(),
+            "status": str(MaintenanceState(maintenance.state).label),
+            "link": f"{settings.PUBLIC_BASE_URL}/",
+        }
+
+    return _notify_subscribers(
+        event_key=f"maintenance-notice:{maintenance.pk}:{maintenance.state}",
+        component_ids=list(maintenance.components.values_list("pk", flat=True)),
+        context=context,
+        critical=False,
+    )
+
+
+def _notify_subscribers(
+    *,
+    event_key: str,
+    component_ids: list[int],
+    context: Any,
+    critical: bool,
+    incident: Any = None,
+    update: Any = None,
+) -> int:
+    """Write one rendered notice per active subscriber of ``component_ids`` (or of all), then queue them.
+
+    One rendering per channel and language; rows go in batches that skip
+    conflicts, so a re-run adds nothing.
+    """
+    from notifications.messages import template_for
+    from notifications.services import notifications_queue_after_commit, quiet_hours_release
+
     subscribers = StatusSubscription.objects.filter(confirmed_at__isnull=False, unsubscribed_at__isnull=True).filter(
         Q(components__isnull=True) | Q(components__in=component_ids)
     )
     rendered: dict[tuple[str, str], tuple[str, str]] = {}
     for channel in Channel.values:
         for language, _name in settings.LANGUAGES:
-            english = language == "en"
             with translation.override(language):
-                status = str(IncidentStatus(update.status).label)
-            context = {
-                "incident_title": (incident.title_en if english and incident.title_en else incident.title_zh),
-                "update_text": (update.body_en if english and update.body_en else update.body_zh).strip(),
-                "status": status,
-                "link": f"{settings.PUBLIC_BASE_URL}/incidents/{incident.pk}/",
-            }
+                values = context(language)
             subject, body = template_for(EventType.STATUS_NOTICE, channel, language)
-            rendered[(channel, language)] = (render(subject, context), render(body, context))
-    event_key = f"status-notice:{update.pk}"
-    critical = incident.severity == Severity.CRITICAL
+            rendered[(channel, language)] = (render(subject, values), render(body, values))
     now = timezone.now()
     written = 0
     batch: list[Notification] = []
@@ -223,7 +284,7 @@ def status_notice_fan_out(*, update_id: int) -> int:
     written += _insert(batch)
     if written:
         notifications_queue_after_commit(event_key=event_key)
-    logger.info("status notices fanned out", extra={"update": update.pk, "rows": written})
+    logger.info("status notices fanned out", extra={"event_key": event_key, "rows": written})
     return written
 
 
@@ -244,3 +305,16 @@ def notify_status_subscribers(*, update_id: int, **_: Any) -> None:
         status_notice_fan_out(update_id=update_id)
     except Exception:
         logger.exception("status notices not written", extra={"update": update_id})
+
+
+def notify_maintenance_subscribers(*, instance: Any, **_: Any) -> None:
+    """``post_save`` receiver of Maintenance: announce its state once the change commits."""
+    maintenance_id = instance.pk
+
+    def announce() -> None:
+        try:
+            maintenance_notice_fan_out(maintenance_id=maintenance_id)
+        except Exception:
+            logger.exception("maintenance notices not written", extra={"maintenance": maintenance_id})
+
+    transaction.on_commit(announce)

@@ -230,3 +230,42 @@ def test_admin_lists_subscriptions_and_their_messages(admin_client):
     assert subscriptions.status_code == messages.status_code == detail.status_code == 200
     assert "o***@example.com" in subscriptions.content.decode()
     assert "ops@example.com" in detail.content.decode()
+
+
+def test_maintenance_is_announced_when_scheduled_started_and_completed_once_each(django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from components.models import Maintenance
+    from components.services import maintenance_complete, maintenances_advance
+    from notifications.subscriptions import maintenance_notice_fan_out
+
+    tracking = ServiceComponent.objects.create(name_zh="运单查询")
+    hub = ServiceComponent.objects.create(name_zh="广州白云转运中心")
+    watcher = _active(address="tracking@example.com", components=[tracking.pk])
+    _active(address="hub@example.com", components=[hub.pk])
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        maintenance = Maintenance.objects.create(
+            title_zh="数据库升级",
+            title_en="Database upgrade",
+            starts_at=now - timedelta(minutes=1),
+            ends_at=now + timedelta(hours=1),
+        )
+        maintenance.components.add(tracking)
+    with django_capture_on_commit_callbacks(execute=True):
+        maintenances_advance()
+    maintenance.refresh_from_db()
+    maintenance_complete(maintenance=maintenance)
+    maintenance_notice_fan_out(maintenance_id=maintenance.pk)
+    maintenance_notice_fan_out(maintenance_id=maintenance.pk)  # again: nothing new
+
+    notices = Notification.objects.filter(event_type=EventType.STATUS_NOTICE).order_by("pk")
+    assert [n.event_key for n in notices] == [
+        f"maintenance-notice:{maintenance.pk}:scheduled",
+        f"maintenance-notice:{maintenance.pk}:in_progress",
+        f"maintenance-notice:{maintenance.pk}:completed",
+    ]
+    assert {n.subscription_id for n in notices} == {watcher.pk}
+    assert "Database upgrade" in notices[0].subject
