@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "incidents",
     "complaints",
     "compensation",
+    "reports",
     "portal",
 ]
 
