@@ -198,6 +198,12 @@ CELERY_BEAT_SCHEDULE |= {
         "options": {"expires": 55},
     },
 }
+# Owners of open follow-up items hear once a day; hourly runs catch up after downtime.
+CELERY_BEAT_SCHEDULE["follow-up-reminders"] = {
+    "task": "reports.tasks.remind_follow_up_owners",
+    "schedule": timedelta(hours=1),
+    "options": {"expires": 3000},
+}
 # A target is "about to be missed" in its last quarter (at least five minutes).
 TARGET_WARNING_FRACTION = 0.25
 # A reply is owed this long after a complaint is filed or the customer writes back;

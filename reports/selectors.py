@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from compensation.models import Coupon, CouponStatus
 from complaints.models import Complaint, ReplyDeadline
-from incidents.models import AffectedOrder, Incident, IncidentCategory
+from incidents.models import AffectedOrder, Incident, IncidentCategory, Target
 from notifications.models import Notification, Status
 from reports.aggregates import IntervalSeconds, Percentile, Seconds
 
@@ -374,6 +374,55 @@ class IncidentReport:
     complaint_rows: list[Complaint]
     compensation: dict[str, Any]
     follow_ups: list[Any]
+
+    @property
+    def targets(self) -> list[dict[str, Any]]:
+        incident = self.incident
+        rows = []
+        for target, limit, due, done, met in (
+            (
+                Target.RESPONSE,
+                incident.response_target,
+                incident.response_due_at,
+                incident.acknowledged_at,
+                incident.response_met,
+            ),
+            (
+                Target.RECOVERY,
+                incident.recovery_target,
+                incident.recovery_due_at,
+                incident.resolved_at,
+                incident.recovery_met,
+            ),
+        ):
+            took = (done - incident.reported_at).total_seconds() if done else None
+            rows.append(
+                {
+                    "name": target.label,
+                    "target": limit.total_seconds() if limit else None,
+                    "due": due,
+                    "done": done,
+                    "took": took,
+                    "met": met,
+                }
+            )
+        return rows
+
+    @property
+    def milestones(self) -> list[tuple[Any, datetime]]:
+        incident = self.incident
+        stamps = [
+            (Incident._meta.get_field(name).verbose_name, getattr(incident, name))
+            for name in (
+                "impact_started_at",
+                "reported_at",
+                "acknowledged_at",
+                "mitigated_at",
+                "resolved_at",
+                "closed_at",
+            )
+        ]
+        return [(label, stamp) for label, stamp in stamps if stamp is not None]
 
 
 def incident_report(*, incident: Incident, now: datetime | None = None) -> IncidentReport:
