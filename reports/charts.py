@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 44, 16, 40
+WIDTH, HEIGHT = 520, 250
+LEFT, RIGHT, TOP, BOTTOM = 40, 48, 20, 44
 # Colours that read on white and in the admin's dark theme alike.
 BAR = "#417690"
 BAD = "#ba2121"
@@ -26,17 +26,18 @@ class Bar:
 
 
 def _nice_ceiling(value: float) -> int:
-    for ceiling in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
+    # Multiples of four, so the five grid lines fall on whole numbers.
+    for ceiling in (4, 8, 12, 20, 40, 60, 80, 100, 200, 400, 600, 800, 1000, 2000, 4000, 6000, 8000, 10000):
         if value <= ceiling:
             return ceiling
-    magnitude = 10 ** (len(str(int(value))) - 1)
+    magnitude = 4 * 10 ** (len(str(int(value))) - 1)
     return int(-(-value // magnitude) * magnitude)
 
 
 def _frame(description: str, body: list[str]) -> SafeString:
     svg = (
         f'<svg class="report-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(description)}" '
-        f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="11">'
+        f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="15">'
         f"<title>{escape(description)}</title>{''.join(body)}</svg>"
     )
     return mark_safe(svg)  # noqa: S308 -- every text in it went through escape()
@@ -50,17 +51,17 @@ def _axes(maximum: int, plot_height: float) -> list[str]:
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="currentColor" '
             f'stroke-opacity="0.15"/>'
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="currentColor">{value:g}</text>'
+            f'<text x="{LEFT - 6}" y="{y + 5:.1f}" text-anchor="end" fill="currentColor">{value:g}</text>'
         )
     return parts
 
 
 def _label_every(count: int, plot_width: float) -> int:
-    # Keep x labels about 48 units apart, so a phone-width chart stays legible.
-    return max(1, int(-(-count * 48 // plot_width)))
+    # Keep x labels about 56 units apart, so a phone-width chart stays legible.
+    return max(1, int(-(-count * 56 // plot_width)))
 
 
-def bar_chart(*, bars: Sequence[Bar], description: str, ratio_label: str = "") -> SafeString:
+def bar_chart(*, bars: Sequence[Bar], description: str) -> SafeString:
     """Bars (with an optional red overlay) and, when given, a 0–100 % line on the right."""
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     maximum = _nice_ceiling(max([bar.value for bar in bars] + [1]))
@@ -85,7 +86,7 @@ def bar_chart(*, bars: Sequence[Bar], description: str, ratio_label: str = "") -
             )
         if index % every == 0:
             parts.append(
-                f'<text x="{x + width / 2:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '
+                f'<text x="{x + width / 2:.1f}" y="{HEIGHT - BOTTOM + 20}" text-anchor="middle" '
                 f'fill="currentColor">{escape(bar.label)}</text>'
             )
         if bar.ratio is not None:
@@ -98,11 +99,6 @@ def bar_chart(*, bars: Sequence[Bar], description: str, ratio_label: str = "") -
             f'<text x="{WIDTH - RIGHT + 6}" y="{TOP + 4}" fill="{LINE}">100%</text>'
             f'<text x="{WIDTH - RIGHT + 6}" y="{TOP + plot_height + 4}" fill="{LINE}">0%</text>'
         )
-        if ratio_label:
-            parts.append(
-                f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - 6}" text-anchor="end" fill="{LINE}">'
-                f"— {escape(ratio_label)}</text>"
-            )
     return _frame(description, parts)
 
 
@@ -127,13 +123,13 @@ def distribution_chart(
         )
         if index % every == 0 or index == len(counts) - 1:
             parts.append(
-                f'<text x="{x + width / 2:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '
+                f'<text x="{x + width / 2:.1f}" y="{HEIGHT - BOTTOM + 20}" text-anchor="middle" '
                 f'fill="currentColor">{escape(label)}</text>'
             )
     line_x = LEFT + slot * (target_after + 1)
     parts.append(
         f'<line x1="{line_x:.1f}" x2="{line_x:.1f}" y1="{TOP - 4}" y2="{TOP + plot_height}" stroke="{LINE}" '
         f'stroke-width="2" stroke-dasharray="6 4"/>'
-        f'<text x="{line_x + 4:.1f}" y="{TOP + 10}" fill="{LINE}">{escape(target_label)}</text>'
+        f'<text x="{line_x + 4:.1f}" y="{TOP + 2}" fill="{LINE}" font-weight="bold">{escape(target_label)}</text>'
     )
     return _frame(description, parts)

@@ -71,7 +71,6 @@ def _charts(board: Dashboard) -> dict[str, Any]:
                 for week in board.complaint_weeks
             ],
             description=_("Complaints per week and the share replied within 24 hours"),
-            ratio_label=_("replied within 24 h"),
         ),
         "reply_distribution": charts.distribution_chart(
             labels=hour_labels,
