@@ -54,7 +54,7 @@ _ensure_chromium() {
 
 _ensure_pdf_libraries() {
   # WeasyPrint (the post-incident report's PDF) loads Pango; Chinese text needs a CJK font.
-  _have_pdf_libraries() { .venv/bin/python -c "import weasyprint" 2>/dev/null && fc-list 2>/dev/null | grep -q "Noto Sans CJK"; }
+  _have_pdf_libraries() { .venv/bin/python -c "import weasyprint" 2>/dev/null && fc-list : family 2>/dev/null | grep "Noto Sans CJK" >/dev/null; }  # no grep -q: under pipefail its early exit fails the pipe
   _have_pdf_libraries && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing Pango and the Noto CJK fonts for the PDF reports …"
