@@ -20,8 +20,21 @@ class FollowUpInline(admin.TabularInline):
     extra = 1
     fields = ["title", "owner", "due_on", "done_at"]
     readonly_fields = ["done_at"]
-    autocomplete_fields: list[str] = []
     verbose_name_plural = _("Follow-up items (improvements with an owner and a due date; owners are reminded daily)")
+
+    # Improvements come out of the review, so not on the declaration form: without
+    # any permission on the add page the admin leaves the inline out altogether.
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is not None and super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is not None and super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is not None and super().has_add_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is not None and super().has_delete_permission(request, obj)
 
 
 class DoneFilter(admin.SimpleListFilter):

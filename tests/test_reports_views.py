@@ -190,3 +190,20 @@ def test_pdf_renders_in_english(data, manager):
     assert "No complaints about this incident." in text
     assert "missed" in text
     assert manager.get(reverse("reports-incident-pdf", args=[incident.pk]), {"language": "fr"}).status_code == 404
+
+
+def test_follow_up_items_are_kept_on_the_incident_page_not_the_declaration_form(data, manager):
+    incident = data.incidents["A"]
+
+    change_page = manager.get(reverse("admin:incidents_incident_change", args=[incident.pk])).content.decode()
+    add_page = manager.get(reverse("admin:incidents_incident_add")).content.decode()
+    agent_page = (
+        _client(roles.CUSTOMER_SERVICE_AGENT)
+        .get(reverse("admin:incidents_incident_change", args=[incident.pk]))
+        .content.decode()
+    )
+
+    assert "follow_ups-TOTAL_FORMS" in change_page
+    assert reverse("reports-incident", args=[incident.pk]) in change_page
+    assert "follow_ups-TOTAL_FORMS" not in add_page
+    assert "follow_ups-TOTAL_FORMS" not in agent_page
