@@ -172,6 +172,29 @@ PLAIN_SQL = [
     WHERE d.met = false AND c.created_at >= %(start)s AND c.created_at < %(end)s
     GROUP BY GROUPING SETS ((c.assignee_id), (c.incident_id))
     """,
+    # incidents per week, and the distributions against the targets and the 24-hour line
+    """
+    SELECT date_trunc('week', reported_at), count(*), count(*) FILTER (WHERE NOT response_met OR NOT recovery_met)
+    FROM incidents_incident WHERE reported_at >= %(start)s AND reported_at < %(end)s GROUP BY 1
+    """,
+    """
+    SELECT width_bucket(EXTRACT(EPOCH FROM resolved_at - reported_at) / EXTRACT(EPOCH FROM recovery_target),
+                        ARRAY[0.25, 0.5, 0.75, 1, 1.5, 2]::float8[]), count(*)
+    FROM incidents_incident WHERE reported_at >= %(start)s AND reported_at < %(end)s
+        AND resolved_at IS NOT NULL AND recovery_target > interval '0' GROUP BY 1
+    """,
+    """
+    SELECT width_bucket(EXTRACT(EPOCH FROM acknowledged_at - reported_at) / EXTRACT(EPOCH FROM response_target),
+                        ARRAY[0.25, 0.5, 0.75, 1, 1.5, 2]::float8[]), count(*)
+    FROM incidents_incident WHERE reported_at >= %(start)s AND reported_at < %(end)s
+        AND acknowledged_at IS NOT NULL AND response_target > interval '0' GROUP BY 1
+    """,
+    """
+    SELECT width_bucket(EXTRACT(EPOCH FROM first_response_at - created_at) / 3600,
+                        ARRAY[2, 4, 8, 12, 16, 20, 24, 36, 48]::float8[]), count(*)
+    FROM complaints_complaint WHERE created_at >= %(start)s AND created_at < %(end)s
+        AND first_response_at IS NOT NULL GROUP BY 1
+    """,
     # coupons by incident and by rule, with the total
     """
     SELECT incident_id, source, value, count(*), count(*) FILTER (WHERE status = 'redeemed'),

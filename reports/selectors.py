@@ -128,7 +128,8 @@ def incident_target_distribution(*, incidents: QuerySet[Incident], target: str) 
     return _bucket_counts(judged, "share", TARGET_SHARE_BUCKETS)
 
 
-def _bucket_counts(queryset: QuerySet[Any], field_name: str, limits: list[float]) -> list[int]:
+def _bucket_aggregates(field_name: str, limits: list[float]) -> dict[str, Any]:
+    """``bucket_<i>`` counts rows with ``field_name`` in (limit i-1, limit i]; ``beyond`` past the last."""
     aggregates: dict[str, Any] = {}
     lower = None
     for index, upper in enumerate(limits):
@@ -138,8 +139,15 @@ def _bucket_counts(queryset: QuerySet[Any], field_name: str, limits: list[float]
         aggregates[f"bucket_{index}"] = Count("pk", filter=condition)
         lower = upper
     aggregates["beyond"] = Count("pk", filter=Q(**{f"{field_name}__gt": limits[-1]}))
-    counts = queryset.aggregate(**aggregates)
-    return [counts[f"bucket_{index}"] for index in range(len(limits))] + [counts["beyond"]]
+    return aggregates
+
+
+def _bucket_list(counts: dict[str, Any], limits: list[float]) -> list[int]:
+    return [counts.pop(f"bucket_{index}") for index in range(len(limits))] + [counts.pop("beyond")]
+
+
+def _bucket_counts(queryset: QuerySet[Any], field_name: str, limits: list[float]) -> list[int]:
+    return _bucket_list(queryset.aggregate(**_bucket_aggregates(field_name, limits)), limits)
 
 
 def weekly(queryset: QuerySet[Any], time_field: str, filters: Filters, **aggregates: Any) -> list[dict[str, Any]]:
@@ -239,32 +247,34 @@ def _reply_window() -> timedelta:
 def complaint_figures(*, complaints: QuerySet[Complaint], now: datetime | None = None) -> dict[str, Any]:
     """Count by reason, first-response time (median, p90, seconds), the share replied
     within the reply window of those whose window has passed or who were answered,
-    and recorded breaches by agent and by incident."""
+    answered complaints per bucket of hours to the first reply (``REPLY_HOUR_BUCKETS``,
+    then beyond), and recorded breaches by agent and by incident."""
     now = now or timezone.now()
     window = _reply_window()
+    hour_limits = [float(limit) for limit in REPLY_HOUR_BUCKETS]
     first_response = Seconds("first_response_at", "created_at")
-    totals = complaints.aggregate(
+    totals = complaints.annotate(hours=first_response / 3600.0).aggregate(
         count=Count("id"),
         first_response_median=Percentile(first_response, 0.5),
         first_response_p90=Percentile(first_response, 0.9),
         answered=Count("id", filter=Q(first_response_at__isnull=False)),
         in_time=Count("id", filter=Q(first_response_at__lte=F("created_at") + window)),
         owed=Count("id", filter=Q(first_response_at__isnull=False) | Q(created_at__lte=now - window)),
+        **_bucket_aggregates("hours", hour_limits),
     )
+    totals["reply_distribution"] = _bucket_list(totals, hour_limits)
     totals["in_time_share"] = _share(totals["in_time"], totals["owed"])
     totals["unanswered"] = totals["count"] - totals["answered"]
     by_reason = list(complaints.values("reason").annotate(count=Count("id")).order_by("-count", "reason"))
-    breaches = ReplyDeadline.objects.filter(met=False, complaint__in=complaints.values("pk"))
-    by_agent = list(
-        breaches.values("complaint__assignee__username")
+    # A complaint has one assignee and one incident, so one grouping by both adds up to either.
+    breaches = list(
+        ReplyDeadline.objects.filter(met=False, complaint__in=complaints.values("pk"))
+        .values("complaint__assignee__username", "complaint__incident_id")
         .annotate(breaches=Count("id"), complaints=Count("complaint_id", distinct=True))
-        .order_by("-breaches", "complaint__assignee__username")
+        .order_by()
     )
-    by_incident = list(
-        breaches.values("complaint__incident_id")
-        .annotate(breaches=Count("id"), complaints=Count("complaint_id", distinct=True))
-        .order_by("-breaches", "complaint__incident_id")
-    )
+    by_agent = _roll_up(breaches, "complaint__assignee__username")
+    by_incident = _roll_up(breaches, "complaint__incident_id")
     incidents = Incident.objects.in_bulk(
         [row["complaint__incident_id"] for row in by_incident if row["complaint__incident_id"]]
     )
@@ -273,18 +283,23 @@ def complaint_figures(*, complaints: QuerySet[Complaint], now: datetime | None =
     return {
         **totals,
         "by_reason": by_reason,
-        "breaches": sum(row["breaches"] for row in by_agent),
+        "breaches": sum(row["breaches"] for row in breaches),
         "breaches_by_agent": by_agent,
         "breaches_by_incident": by_incident,
     }
 
 
-def complaint_reply_distribution(*, complaints: QuerySet[Complaint]) -> list[int]:
-    """Answered complaints per bucket of hours to the first reply (``REPLY_HOUR_BUCKETS``, then beyond)."""
-    answered = complaints.filter(first_response_at__isnull=False).annotate(
-        hours=Seconds("first_response_at", "created_at") / 3600.0
+def _roll_up(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Sum breaches and complaints by ``key``: most breaches first, then by key, empty key last."""
+    totals: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        total = totals.setdefault(row[key], {key: row[key], "breaches": 0, "complaints": 0})
+        total["breaches"] += row["breaches"]
+        total["complaints"] += row["complaints"]
+    return sorted(
+        totals.values(),
+        key=lambda total: (-total["breaches"], total[key] is None, total[key] if total[key] is not None else 0),
     )
-    return _bucket_counts(answered, "hours", [float(limit) for limit in REPLY_HOUR_BUCKETS])
 
 
 # --- compensation ---------------------------------------------------------------------------
@@ -338,11 +353,12 @@ def dashboard(*, filters: Filters, now: datetime | None = None) -> Dashboard:
     incidents = filters.incidents()
     complaints = filters.complaints()
     window = _reply_window()
+    complaint_totals = complaint_figures(complaints=complaints, now=now)
     return Dashboard(
         filters=filters,
         incidents=incident_figures(incidents=incidents),
         customers=customer_figures(incidents=incidents),
-        complaints=complaint_figures(complaints=complaints, now=now),
+        complaints=complaint_totals,
         compensation=coupon_figures(coupons=filters.coupons()),
         incident_weeks=weekly(
             incidents,
@@ -361,7 +377,7 @@ def dashboard(*, filters: Filters, now: datetime | None = None) -> Dashboard:
         ),
         recovery_distribution=incident_target_distribution(incidents=incidents, target="recovery"),
         response_distribution=incident_target_distribution(incidents=incidents, target="response"),
-        reply_distribution=complaint_reply_distribution(complaints=complaints),
+        reply_distribution=complaint_totals["reply_distribution"],
     )
 
 

@@ -60,8 +60,8 @@ def test_reports_are_for_managers_and_supervisors_only(data, url):
 
 
 def test_dashboard_shows_the_figures_and_charts_in_chinese(data, manager, django_assert_max_num_queries):
-    # A fixed number of aggregate queries (28 today), whatever the size of the period.
-    with django_assert_max_num_queries(32):
+    # A fixed number of aggregate queries (26 today), whatever the size of the period.
+    with django_assert_max_num_queries(30):
         response = manager.get(reverse("reports-dashboard"), PERIOD)
 
     page = response.content.decode()
