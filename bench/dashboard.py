@@ -111,11 +111,11 @@ PLAIN_SQL = [
     # incidents: count, percentiles and shares, by category with a total row
     """
     SELECT category_id, count(*),
-        percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM acknowledged_at - reported_at)),
-        percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM acknowledged_at - reported_at)),
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', acknowledged_at - reported_at)),
+        percentile_cont(0.9) WITHIN GROUP (ORDER BY date_part('epoch', acknowledged_at - reported_at)),
         count(*) FILTER (WHERE response_met), count(response_met),
-        percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM resolved_at - reported_at)),
-        percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM resolved_at - reported_at)),
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', resolved_at - reported_at)),
+        percentile_cont(0.9) WITHIN GROUP (ORDER BY date_part('epoch', resolved_at - reported_at)),
         count(*) FILTER (WHERE recovery_met), count(recovery_met),
         count(*) FILTER (WHERE NOT response_met) + count(*) FILTER (WHERE NOT recovery_met)
     FROM incidents_incident WHERE reported_at >= %(start)s AND reported_at < %(end)s
@@ -143,7 +143,7 @@ PLAIN_SQL = [
     # declaration to the last first message
     """
     SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s), percentile_cont(0.9) WITHIN GROUP (ORDER BY s), max(s)
-    FROM (SELECT EXTRACT(EPOCH FROM max(f.sent_at) - i.reported_at) s
+    FROM (SELECT date_part('epoch', max(f.sent_at) - i.reported_at) s
           FROM (SELECT incident_id, customer_id, min(sent_at) sent_at FROM notifications_notification
                 WHERE sent_at IS NOT NULL GROUP BY 1, 2) f
           JOIN incidents_incident i ON i.id = f.incident_id
@@ -151,8 +151,8 @@ PLAIN_SQL = [
     """,
     # complaints: totals, percentiles, in time; by reason; weekly
     """
-    SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM first_response_at - created_at)),
-        percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM first_response_at - created_at)),
+    SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', first_response_at - created_at)),
+        percentile_cont(0.9) WITHIN GROUP (ORDER BY date_part('epoch', first_response_at - created_at)),
         count(first_response_at), count(*) FILTER (WHERE first_response_at <= created_at + interval '24 hours'),
         count(*) FILTER (WHERE first_response_at IS NOT NULL OR created_at <= now() - interval '24 hours')
     FROM complaints_complaint WHERE created_at >= %(start)s AND created_at < %(end)s
@@ -178,19 +178,19 @@ PLAIN_SQL = [
     FROM incidents_incident WHERE reported_at >= %(start)s AND reported_at < %(end)s GROUP BY 1
     """,
     """
-    SELECT width_bucket(EXTRACT(EPOCH FROM resolved_at - reported_at) / EXTRACT(EPOCH FROM recovery_target),
+    SELECT width_bucket(date_part('epoch', resolved_at - reported_at) / date_part('epoch', recovery_target),
                         ARRAY[0.25, 0.5, 0.75, 1, 1.5, 2]::float8[]), count(*)
     FROM incidents_incident WHERE reported_at >= %(start)s AND reported_at < %(end)s
         AND resolved_at IS NOT NULL AND recovery_target > interval '0' GROUP BY 1
     """,
     """
-    SELECT width_bucket(EXTRACT(EPOCH FROM acknowledged_at - reported_at) / EXTRACT(EPOCH FROM response_target),
+    SELECT width_bucket(date_part('epoch', acknowledged_at - reported_at) / date_part('epoch', response_target),
                         ARRAY[0.25, 0.5, 0.75, 1, 1.5, 2]::float8[]), count(*)
     FROM incidents_incident WHERE reported_at >= %(start)s AND reported_at < %(end)s
         AND acknowledged_at IS NOT NULL AND response_target > interval '0' GROUP BY 1
     """,
     """
-    SELECT width_bucket(EXTRACT(EPOCH FROM first_response_at - created_at) / 3600,
+    SELECT width_bucket(date_part('epoch', first_response_at - created_at) / 3600,
                         ARRAY[2, 4, 8, 12, 16, 20, 24, 36, 48]::float8[]), count(*)
     FROM complaints_complaint WHERE created_at >= %(start)s AND created_at < %(end)s
         AND first_response_at IS NOT NULL GROUP BY 1

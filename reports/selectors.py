@@ -209,7 +209,7 @@ SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds),
        max(seconds),
        count(*)
 FROM (
-    SELECT EXTRACT(EPOCH FROM max(first.sent_at) - incident.reported_at) AS seconds
+    SELECT date_part('epoch', max(first.sent_at) - incident.reported_at) AS seconds
     FROM (
         SELECT incident_id, customer_id, min(sent_at) AS sent_at
         FROM notifications_notification
