@@ -27,6 +27,7 @@ def test_supervisor_reads_the_dashboard_and_a_report(browser, live_server, devic
     page.fill("#id_password", "correct-horse-battery")
     page.click("input[type=submit]")
 
+    page.screenshot(path=SCREENSHOTS / f"reports-admin-index-{device}.png")
     page.get_by_role("link", name="量化评估看板").click()
     page.fill("#id_start", report_data.START.isoformat())
     page.fill("#id_end", report_data.END.isoformat())
