@@ -1,4 +1,4 @@
-# Sourced by bin/test: make sure PostgreSQL, Redis and Chromium are there.
+# Sourced by bin/test: make sure PostgreSQL, Redis, Chromium and the PDF libraries are there.
 # Starts a local installed server that is stopped; otherwise stops with one line
 # saying how to get it.
 
@@ -52,6 +52,20 @@ _ensure_chromium() {
   exit 1
 }
 
+_ensure_pdf_libraries() {
+  # WeasyPrint (the post-incident report's PDF) loads Pango; Chinese text needs a CJK font.
+  _have_pdf_libraries() { .venv/bin/python -c "import weasyprint" 2>/dev/null && fc-list : family 2>/dev/null | grep "Noto Sans CJK" >/dev/null; }  # no grep -q: under pipefail its early exit fails the pipe
+  _have_pdf_libraries && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Pango and the Noto CJK fonts for the PDF reports …"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk) >/dev/null
+    _have_pdf_libraries && return 0
+  fi
+  echo "The PDF reports need Pango and a CJK font: apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk." >&2
+  exit 1
+}
+
 if [ -z "${TEST_DATABASE_URL:-}" ]; then _ensure_postgres; fi
 if [ -z "${TEST_REDIS_URL:-}" ]; then _ensure_redis; fi
 _ensure_chromium
+_ensure_pdf_libraries

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "incidents",
     "complaints",
     "compensation",
+    "reports",
     "portal",
 ]
 
@@ -208,6 +209,12 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": timedelta(minutes=5),
         "options": {"expires": 280},
     },
+}
+# Owners of open follow-up items hear once a day; hourly runs catch up after downtime.
+CELERY_BEAT_SCHEDULE["follow-up-reminders"] = {
+    "task": "reports.tasks.remind_follow_up_owners",
+    "schedule": timedelta(hours=1),
+    "options": {"expires": 3000},
 }
 # A target is "about to be missed" in its last quarter (at least five minutes).
 TARGET_WARNING_FRACTION = 0.25

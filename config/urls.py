@@ -18,6 +18,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("admin/reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),

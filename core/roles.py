@@ -38,6 +38,15 @@ _WORK_COMPLAINTS = [
     "complaints.view_cannedresponse",
 ]
 _VIEW_NOTIFICATIONS = ["notifications.view_notification", "notifications.view_notificationtemplate"]
+# The evaluation dashboard, post-incident reports and their follow-up items:
+# the people who run incidents and review them, not the complaint queue.
+_REVIEW_INCIDENTS = [
+    "reports.view_reports",
+    "reports.view_followup",
+    "reports.add_followup",
+    "reports.change_followup",
+    "reports.delete_followup",
+]
 _COMMAND_INCIDENTS = [
     *_VIEW_INCIDENTS,
     # Managers set an incident's compensation table and ask for it to be issued.
@@ -63,6 +72,7 @@ _COMMAND_INCIDENTS = [
     "components.add_maintenance",
     "components.change_maintenance",
     "components.change_servicecomponent",
+    *_REVIEW_INCIDENTS,
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

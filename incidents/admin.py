@@ -45,6 +45,7 @@ from incidents.services import (
     incident_set_components,
     incident_transition,
 )
+from reports.admin import FollowUpInline
 
 TRANSITION_LABELS = {
     "acknowledge": gettext_lazy("Acknowledge"),
@@ -107,7 +108,7 @@ class IncidentAdmin(admin.ModelAdmin):
     search_fields = ["title_zh", "title_en", "summary_zh", "=id"]
     date_hierarchy = "reported_at"
     list_per_page = 50
-    inlines = [IncidentComponentInline, CompensationRuleInline]
+    inlines = [IncidentComponentInline, CompensationRuleInline, FollowUpInline]
     autocomplete_fields: list[str] = []
     readonly_fields = [
         "status",
