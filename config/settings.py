@@ -33,6 +33,8 @@ ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if IS_PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
+# nginx's address as the app sees it; only from there is X-Real-IP the client's.
+TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS")
 # Where customers and Twilio reach us; used for links in messages and webhook
 # signature checks behind a proxy.
 PUBLIC_BASE_URL = env.url("PUBLIC_BASE_URL", ("http", "https"), "http://127.0.0.1:8000").rstrip("/")
@@ -61,8 +63,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.TrustedProxyMiddleware",
     "core.middleware.RequestIdMiddleware",
+    "core.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -210,6 +215,9 @@ COMPLAINT_REMINDER_BEFORE = timedelta(hours=env.int("COMPLAINT_REMINDER_HOURS", 
 COMPENSATION_APPROVAL_TOTAL = Decimal(env.int("COMPENSATION_APPROVAL_TOTAL", 10_000, minimum=0))
 COMPENSATION_AGENT_LIMIT = Decimal(env.int("COMPENSATION_AGENT_LIMIT", 20, minimum=0))
 GOODWILL_VALID_DAYS = 30
+# Prometheus scrapes /metrics with "Authorization: Bearer <token>"; unset, only
+# signed-in supervisors can read it.
+METRICS_TOKEN = env.str("METRICS_TOKEN")
 # /healthz reports the worker as down when no heartbeat arrived for this long.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 120, minimum=30))
 
@@ -392,4 +400,5 @@ if IS_PRODUCTION:
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

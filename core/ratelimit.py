@@ -11,8 +11,8 @@ logger = logging.getLogger(__name__)
 
 
 def client_ip(request: HttpRequest) -> str:
-    # Behind nginx, REMOTE_ADDR is set from the real client by the proxy's config
-    # (set_real_ip_from); trusting X-Forwarded-For here would let anyone pick an IP.
+    # Behind nginx, TrustedProxyMiddleware has put the client's address here (from
+    # X-Real-IP, only when nginx sent it); trusting any header here would let anyone pick an IP.
     return request.META.get("REMOTE_ADDR", "unknown")
 
 
