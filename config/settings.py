@@ -343,6 +343,11 @@ NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", 8, minimum=1)
 # mid-send, tasks lost with it) is handed out again.
 NOTIFICATION_LEASE = timedelta(seconds=env.int("NOTIFICATION_LEASE_SECONDS", 300, minimum=30))
 
+# --- Backups (manage.py backup_db / restore_db / verify_restore) --------------------
+BACKUP_DIR = env.str("BACKUP_DIR") or str(VAR_DIR / "backups")
+# A Fernet key; set, backups are encrypted and restores need it.
+BACKUP_ENCRYPTION_KEY = env.str("BACKUP_ENCRYPTION_KEY")
+
 # --- Logging ----------------------------------------------------------------------
 LOG_LEVEL = env.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
 LOG_FORMAT = env.choice("LOG_FORMAT", ("json", "text"), "json" if IS_PRODUCTION else "text")
