@@ -48,10 +48,9 @@ class TrustedProxyMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.trusted = frozenset(settings.TRUSTED_PROXY_IPS)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.META.get("REMOTE_ADDR") in self.trusted:
+        if request.META.get("REMOTE_ADDR") in settings.TRUSTED_PROXY_IPS:
             real_ip = request.headers.get("X-Real-IP", "").strip()
             with contextlib.suppress(ValueError):
                 request.META["REMOTE_ADDR"] = str(ipaddress.ip_address(real_ip))
