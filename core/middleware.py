@@ -9,7 +9,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.signals import request_finished
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 from core.logging import request_id_var
 
@@ -72,3 +72,17 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
+
+
+class RejectNulCharactersMiddleware:
+    """A NUL character in the path or the query string names nothing we have, and
+    PostgreSQL refuses it in any text it is compared with: answer 400 at the door
+    instead of a server error from whichever view looks it up."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or any("\x00" in key + value for key, value in request.GET.items()):
+            return HttpResponseBadRequest("NUL characters are not allowed in URLs.\n", content_type="text/plain")
+        return self.get_response(request)
