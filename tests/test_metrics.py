@@ -106,3 +106,78 @@ def test_request_latency_is_recorded_by_route(client, token):
 
     count = _sample(text, "parcel_http_request_duration_seconds_count", method="GET", route="track/", status="2xx")
     assert count is not None and count >= 1
+
+
+def test_request_metrics_add_up_across_gunicorn_workers(db, tmp_path, token):
+    """Two gunicorn workers with PROMETHEUS_MULTIPROC_DIR, as deployed: whichever
+    worker answers the scrape, it counts the requests both served."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    from django.db import connection
+
+    root = Path(__file__).resolve().parent.parent
+    database = connection.settings_dict
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "METRICS_TOKEN": token,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+    }
+    log = (tmp_path / "gunicorn.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"],
+        cwd=root,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+    def get(path: str, **headers: str) -> str:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own local server
+                return response.read().decode()
+        except urllib.error.HTTPError as error:  # /healthz says 503 without a worker: still a request
+            return error.read().decode()
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
+                time.sleep(0.2)
+        for _ in range(20):
+            get("/healthz")
+        counts = []
+        for _ in range(4):
+            text = get("/metrics", Authorization=f"Bearer {token}")
+            counts.append(
+                sum(
+                    sample.value
+                    for family in text_string_to_metric_families(text)
+                    for sample in family.samples
+                    if sample.name == "parcel_http_request_duration_seconds_count"
+                    and sample.labels.get("route") == "healthz"
+                )
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    assert counts == [20, 20, 20, 20]
