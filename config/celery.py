@@ -26,6 +26,16 @@ def _unbind_task_id_from_logs(**_: object) -> None:
     request_id_var.set("-")
 
 
+@signals.task_success.connect
+def _note_worker_alive(sender: object = None, **_: object) -> None:
+    # Every finished task counts as a heartbeat (core.services.worker_heartbeat_note).
+    from core.services import worker_heartbeat_note
+
+    hostname = getattr(getattr(sender, "request", None), "hostname", None)
+    if hostname:
+        worker_heartbeat_note(worker=hostname)
+
+
 @signals.worker_ready.connect
 def _announce_worker(**_: object) -> None:
     # A first heartbeat through the broker, so /healthz turns green as soon as
