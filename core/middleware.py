@@ -50,11 +50,22 @@ class TrustedProxyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.META.get("REMOTE_ADDR") in settings.TRUSTED_PROXY_IPS:
+        if _from_trusted_proxy(request.META.get("REMOTE_ADDR", "")):
             real_ip = request.headers.get("X-Real-IP", "").strip()
             with contextlib.suppress(ValueError):
                 request.META["REMOTE_ADDR"] = str(ipaddress.ip_address(real_ip))
         return self.get_response(request)
+
+
+def _from_trusted_proxy(peer: str) -> bool:
+    """``TRUSTED_PROXY_IPS`` holds addresses or networks (``172.28.0.0/16`` for Compose)."""
+    if not settings.TRUSTED_PROXY_IPS:
+        return False
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(entry, strict=False) for entry in settings.TRUSTED_PROXY_IPS)
 
 
 # Nothing on the site uses these browser features; a script injected into a page

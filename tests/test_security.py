@@ -71,6 +71,18 @@ def test_throttle_counts_the_client_behind_the_proxy_not_the_proxy(settings):
     assert _signed_in(colleague)
 
 
+def test_a_trusted_proxy_network_covers_its_addresses(settings):
+    settings.TRUSTED_PROXY_IPS = ["172.28.0.0/16"]
+    user = UserFactory()
+    attacker, colleague = Client(REMOTE_ADDR="172.28.0.5"), Client(REMOTE_ADDR="172.28.0.5")
+    for _ in range(LOGIN_FAILURES_PER_USER):
+        _sign_in(attacker, user.username, "wrong", HTTP_X_REAL_IP="203.0.113.9")
+
+    _sign_in(colleague, user.username, PASSWORD, HTTP_X_REAL_IP="198.51.100.20")
+
+    assert _signed_in(colleague)
+
+
 def test_x_real_ip_from_an_untrusted_peer_is_ignored(settings):
     settings.TRUSTED_PROXY_IPS = ["10.0.0.1"]
     user = UserFactory()
