@@ -95,6 +95,19 @@ ADMIN_CUSTOM_VIEWS: dict[str, set[str]] = {
 }
 # Pages of the admin site itself: every staff role.
 ADMIN_SITE_PAGES = ["/admin/", "/admin/password_change/"]
+# The admin site's own URL names; any other admin URL outside the model admins (a
+# dashboard added to the site, say) must be classified in the tables above.
+ADMIN_SITE_URL_NAMES = {
+    "index",
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "autocomplete",
+    "jsi18n",
+    "view_on_site",
+    "app_list",
+}
 
 # --- the API -----------------------------------------------------------------------------
 # "METHOD route": the roles allowed; all others get 403 (anonymous 401).
@@ -310,6 +323,20 @@ def test_every_admin_page_is_classified(world):
     assert not set(ADMIN_MODELS) - models and not set(ADMIN_CUSTOM_VIEWS) - custom, (
         "the tables list pages that are gone"
     )
+
+
+def test_every_admin_url_belongs_to_a_model_admin_or_the_site():
+    model_admin_names = {
+        pattern.name for model_admin in admin.site._registry.values() for pattern in model_admin.get_urls()
+    }
+    unknown = sorted(
+        route
+        for route, pattern in _walk(get_resolver().url_patterns)
+        if route.startswith("admin/")
+        and pattern.name not in model_admin_names | ADMIN_SITE_URL_NAMES
+        and not (pattern.name is None and route.endswith("<path:object_id>/"))  # redirect to the change page
+    )
+    assert not unknown, f"Admin URLs outside the model admins, not classified here: {unknown}"
 
 
 def test_every_api_endpoint_is_classified(world):
