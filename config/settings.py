@@ -9,6 +9,7 @@ to start on anything insecure or embedded.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -33,8 +34,13 @@ ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if IS_PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
-# nginx's address as the app sees it; only from there is X-Real-IP the client's.
+# nginx's address (or network) as the app sees it; only from there is X-Real-IP the client's.
 TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS")
+for _proxy in TRUSTED_PROXY_IPS:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXY_IPS must list addresses or networks, got {_proxy!r}") from None
 # Where customers and Twilio reach us; used for links in messages and webhook
 # signature checks behind a proxy.
 PUBLIC_BASE_URL = env.url("PUBLIC_BASE_URL", ("http", "https"), "http://127.0.0.1:8000").rstrip("/")

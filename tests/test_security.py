@@ -96,6 +96,15 @@ def test_x_real_ip_from_an_untrusted_peer_is_ignored(settings):
     assert not _signed_in(client)
 
 
+def test_a_malformed_trusted_proxy_stops_start_up():
+    from tests.test_settings_production import load_settings
+
+    result = load_settings({"TRUSTED_PROXY_IPS": "127.0.0.1,nginx"})
+
+    assert result.returncode != 0
+    assert "TRUSTED_PROXY_IPS must list addresses or networks, got 'nginx'" in result.stderr
+
+
 @pytest.mark.parametrize("url", ["/", "/track/", "/admin/login/", "/healthz"])
 def test_pages_carry_the_security_headers(client, url):
     response = client.get(url)
