@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from complaints.models import Complaint, ComplaintChannel, ComplaintMessage, Reason
+from core.api import TextSlugRelatedField
 
 
 class ComplaintMessageSerializer(serializers.ModelSerializer):
@@ -18,7 +19,7 @@ class ComplaintMessageSerializer(serializers.ModelSerializer):
 class ComplaintSerializer(serializers.ModelSerializer):
     customer = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
     order = serializers.SlugRelatedField(slug_field="tracking_number", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assignee = TextSlugRelatedField(slug_field="username", read_only=True)
     messages = ComplaintMessageSerializer(many=True, read_only=True)
 
     class Meta:
@@ -62,7 +63,7 @@ class ComplaintMessageCreateSerializer(serializers.Serializer):
 
 
 class ComplaintAssignSerializer(serializers.Serializer):
-    assignee = serializers.SlugRelatedField(
+    assignee = TextSlugRelatedField(
         slug_field="username", queryset=get_user_model().objects.filter(is_staff=True, is_active=True)
     )
 

@@ -4,12 +4,15 @@ import os
 
 from celery import Celery, signals
 
+from config.task_policy import TASK_ANNOTATIONS
 from core.logging import request_id_var
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("parcel_incident")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Per-task acks_late and time limits, one table: config/task_policy.py.
+app.conf.task_annotations = TASK_ANNOTATIONS
 app.autodiscover_tasks()
 
 
@@ -21,6 +24,16 @@ def _bind_task_id_to_logs(task_id: str, **_: object) -> None:
 @signals.task_postrun.connect
 def _unbind_task_id_from_logs(**_: object) -> None:
     request_id_var.set("-")
+
+
+@signals.task_success.connect
+def _note_worker_alive(sender: object = None, **_: object) -> None:
+    # Every finished task counts as a heartbeat (core.services.worker_heartbeat_note).
+    from core.services import worker_heartbeat_note
+
+    hostname = getattr(getattr(sender, "request", None), "hostname", None)
+    if hostname:
+        worker_heartbeat_note(worker=hostname)
 
 
 @signals.worker_ready.connect

@@ -9,6 +9,7 @@ to start on anything insecure or embedded.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +34,13 @@ ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if IS_PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
+# nginx's address (or network) as the app sees it; only from there is X-Real-IP the client's.
+TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS")
+for _proxy in TRUSTED_PROXY_IPS:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXY_IPS must list addresses or networks, got {_proxy!r}") from None
 # Where customers and Twilio reach us; used for links in messages and webhook
 # signature checks behind a proxy.
 PUBLIC_BASE_URL = env.url("PUBLIC_BASE_URL", ("http", "https"), "http://127.0.0.1:8000").rstrip("/")
@@ -67,8 +75,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.TrustedProxyMiddleware",
     "core.middleware.RequestIdMiddleware",
+    "core.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
+    "core.middleware.RejectNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -229,6 +241,9 @@ COMPLAINT_REMINDER_BEFORE = timedelta(hours=env.int("COMPLAINT_REMINDER_HOURS", 
 COMPENSATION_APPROVAL_TOTAL = Decimal(env.int("COMPENSATION_APPROVAL_TOTAL", 10_000, minimum=0))
 COMPENSATION_AGENT_LIMIT = Decimal(env.int("COMPENSATION_AGENT_LIMIT", 20, minimum=0))
 GOODWILL_VALID_DAYS = 30
+# Prometheus scrapes /metrics with "Authorization: Bearer <token>"; unset, only
+# signed-in supervisors can read it.
+METRICS_TOKEN = env.str("METRICS_TOKEN")
 # /healthz reports the worker as down when no heartbeat arrived for this long.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 120, minimum=30))
 
@@ -354,6 +369,11 @@ NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", 8, minimum=1)
 # mid-send, tasks lost with it) is handed out again.
 NOTIFICATION_LEASE = timedelta(seconds=env.int("NOTIFICATION_LEASE_SECONDS", 300, minimum=30))
 
+# --- Backups (manage.py backup_db / restore_db / verify_restore) --------------------
+BACKUP_DIR = env.str("BACKUP_DIR") or str(VAR_DIR / "backups")
+# A Fernet key; set, backups are encrypted and restores need it.
+BACKUP_ENCRYPTION_KEY = env.str("BACKUP_ENCRYPTION_KEY")
+
 # --- Logging ----------------------------------------------------------------------
 LOG_LEVEL = env.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
 LOG_FORMAT = env.choice("LOG_FORMAT", ("json", "text"), "json" if IS_PRODUCTION else "text")
@@ -378,6 +398,9 @@ LOGGING = {
         "celery": {"level": "INFO"},
         # aiosmtpd (the local SMTP stand-in) logs every SMTP verb at INFO.
         "mail.log": {"level": "WARNING"},
+        # The twilio SDK logs ten INFO lines of headers per message: 200,000 lines
+        # for a 20,000-message fan-out, none of them needed.
+        "twilio.http_client": {"level": "WARNING"},
     },
 }
 
@@ -411,4 +434,5 @@ if IS_PRODUCTION:
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -1,6 +1,10 @@
 from django.contrib import admin
 
+from core.forms import ThrottledAdminLoginForm
 from core.models import WorkerHeartbeat
+
+# Repeated failed sign-ins pause sign-in for that address and username.
+admin.site.login_form = ThrottledAdminLoginForm
 
 
 @admin.register(WorkerHeartbeat)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
+from rest_framework import serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,3 +38,50 @@ def api_exception_handler(error: Exception, context: dict[str, Any]) -> Response
     if isinstance(error, DomainError):
         return Response({"detail": str(error)}, status=error.status_code)
     return exception_handler(error, context)
+
+
+class RequestErrorSerializer(serializers.Serializer):
+    """Documents DRF's own 400 bodies: ``{"detail": "JSON parse error …"}`` for an
+    unreadable body, or field errors such as ``{"orders": ["This field is required."]}``."""
+
+
+class RequestErrorSchema(OpenApiSerializerExtension):
+    target_class = RequestErrorSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        return {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "properties": {"detail": {"type": "string"}},
+                    "required": ["detail"],
+                    "additionalProperties": False,
+                },
+                {
+                    "type": "object",
+                    "description": "Each invalid field with its messages, or a nested object's or list's errors.",
+                    "additionalProperties": {"oneOf": [{"type": "array", "items": {}}, {"type": "object"}]},
+                },
+            ]
+        }
+
+
+def report_or_field_errors(*, component_name: str, report: type[serializers.Serializer], description: str) -> Any:
+    """A 400 that is either the endpoint's own report or DRF's request error (the
+    body unreadable or its fields invalid), so both are in the schema clients read."""
+    return OpenApiResponse(
+        PolymorphicProxySerializer(
+            component_name=component_name, serializers=[report, RequestErrorSerializer], resource_type_field_name=None
+        ),
+        description=description,
+    )
+
+
+class TextSlugRelatedField(serializers.SlugRelatedField):
+    """A slug lookup that answers "does not exist" for text PostgreSQL cannot hold
+    (a NUL character), instead of failing the query with a server error."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", "\\x00"))
+        return super().to_internal_value(data)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 
 from django.core.cache import cache
@@ -11,8 +13,8 @@ logger = logging.getLogger(__name__)
 
 
 def client_ip(request: HttpRequest) -> str:
-    # Behind nginx, REMOTE_ADDR is set from the real client by the proxy's config
-    # (set_real_ip_from); trusting X-Forwarded-For here would let anyone pick an IP.
+    # Behind nginx, TrustedProxyMiddleware has put the client's address here (from
+    # X-Real-IP, only when nginx sent it); trusting any header here would let anyone pick an IP.
     return request.META.get("REMOTE_ADDR", "unknown")
 
 
@@ -41,3 +43,46 @@ def proof_attempts_exceeded(
     by_ip = rate_limited(f"{scope}-ip", client_ip(request), limit=per_ip, window_seconds=window_seconds)
     by_parcel = rate_limited(f"{scope}-parcel", tracking_number, limit=per_parcel, window_seconds=window_seconds)
     return by_ip or by_parcel
+
+
+# --- admin sign-in --------------------------------------------------------------------------
+# Failed sign-ins allowed per window: for one username from one address, and for
+# all usernames from one address (someone trying many accounts).
+LOGIN_FAILURES_PER_USER = 5
+LOGIN_FAILURES_PER_IP = 20
+LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+
+
+def _login_keys(ip: str, username: str) -> tuple[str, str]:
+    # Hashed: usernames are free text; the key must stay a short plain token.
+    user = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:24]
+    return f"login-failures:ip-user:{ip}:{user}", f"login-failures:ip:{ip}"
+
+
+def login_throttled(*, ip: str, username: str) -> bool:
+    """Whether sign-in from this address for this username is paused. A dead cache
+    lets sign-in through (and logs it): staff must reach the desk during an outage."""
+    per_user, per_ip = _login_keys(ip, username)
+    try:
+        counts = cache.get_many([per_user, per_ip])
+    except Exception as error:  # noqa: BLE001
+        logger.warning("login throttle unavailable", extra={"error": type(error).__name__})
+        return False
+    return counts.get(per_user, 0) >= LOGIN_FAILURES_PER_USER or counts.get(per_ip, 0) >= LOGIN_FAILURES_PER_IP
+
+
+def login_failure_record(*, ip: str, username: str) -> None:
+    for key in _login_keys(ip, username):
+        try:
+            if not cache.add(key, 1, timeout=LOGIN_FAILURE_WINDOW_SECONDS):
+                cache.incr(key)
+        except Exception as error:  # noqa: BLE001
+            logger.warning("login throttle unavailable", extra={"error": type(error).__name__})
+            return
+
+
+def login_success_record(*, ip: str, username: str) -> None:
+    per_user, _ = _login_keys(ip, username)
+    # A dead cache: the counter expires by itself.
+    with contextlib.suppress(Exception):
+        cache.delete(per_user)

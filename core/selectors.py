@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
@@ -56,3 +56,74 @@ def worker_check(*, now: datetime | None = None) -> Check:
 
 def health_report() -> dict[str, Check]:
     return {"database": database_check(), "broker": broker_check(), "worker": worker_check()}
+
+
+@dataclass(frozen=True)
+class OperationalState:
+    notifications: dict[tuple[str, str], int]
+    send_latency: dict[tuple[str, str], float]
+    replies_due: int
+    replies_overdue: int
+    open_incidents: dict[int, int]
+
+
+SEND_LATENCY_QUANTILES = ("0.5", "0.95", "0.99")
+# Send latency is read from at most this many of the newest messages.
+SEND_LATENCY_SAMPLE = 20_000
+
+
+def operational_state(*, send_latency_window: timedelta, now: datetime | None = None) -> OperationalState:
+    """Counts for /metrics, each one aggregate query (indexes on status and deadlines)."""
+    from django.db.models import Count
+
+    from complaints.models import ReplyDeadline
+    from incidents.models import OPEN_STATUSES, Incident
+    from notifications.models import Notification
+
+    now = now or timezone.now()
+    notifications = {
+        (row["status"], row["channel"]): row["count"]
+        for row in Notification.objects.values("status", "channel").annotate(count=Count("id")).order_by()
+    }
+    owed = ReplyDeadline.objects.filter(answered_at__isnull=True)
+    open_incidents = {
+        row["severity"]: row["count"]
+        for row in Incident.objects.filter(status__in=OPEN_STATUSES)
+        .values("severity")
+        .annotate(count=Count("id"))
+        .order_by()
+    }
+    return OperationalState(
+        notifications=notifications,
+        send_latency=_send_latency(since=now - send_latency_window),
+        replies_due=owed.filter(due_at__gt=now).count(),
+        replies_overdue=owed.filter(due_at__lte=now).count(),
+        open_incidents=open_incidents,
+    )
+
+
+def _send_latency(*, since: datetime) -> dict[tuple[str, str], float]:
+    if connection.vendor != "postgresql":
+        return {}  # percentile_cont is PostgreSQL's; the embedded SQLite setup goes without
+    from notifications.models import Notification
+
+    table = Notification._meta.db_table
+    quantiles = ", ".join(
+        f"percentile_cont({quantile}) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at))"
+        for quantile in SEND_LATENCY_QUANTILES
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # The newest rows through the primary key: a bounded read however large
+            # the outbox grows (there is no index on sent_at).
+            f"SELECT channel, {quantiles} FROM (SELECT channel, created_at, sent_at FROM {table} "  # noqa: S608 - constants only
+            f"ORDER BY id DESC LIMIT {SEND_LATENCY_SAMPLE}) AS recent WHERE sent_at >= %s GROUP BY channel",
+            [since],
+        )
+        rows = cursor.fetchall()
+    return {
+        (channel, quantile): float(value)
+        for channel, *values in rows
+        for quantile, value in zip(SEND_LATENCY_QUANTILES, values, strict=True)
+        if value is not None
+    }

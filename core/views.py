@@ -1,9 +1,14 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+import hmac
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from core.metrics import metrics_text
 from core.selectors import health_report
 
 
@@ -19,3 +24,24 @@ def healthz(request: HttpRequest) -> JsonResponse:
         },
         status=200 if healthy else 503,
     )
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus scrape: ``Authorization: Bearer <METRICS_TOKEN>``, or a signed-in
+    user allowed to see worker health (supervisors, superusers)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if settings.METRICS_TOKEN and scheme.lower() == "bearer":
+        allowed = hmac.compare_digest(token.strip().encode(), settings.METRICS_TOKEN.encode())
+    elif request.user.is_authenticated:
+        if not request.user.has_perm("core.view_workerheartbeat"):
+            return HttpResponse("forbidden\n", status=403, content_type="text/plain")
+        allowed = True
+    else:
+        allowed = False
+    if not allowed:
+        response = HttpResponse("authentication required\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(metrics_text(), content_type=CONTENT_TYPE_LATEST)

@@ -66,6 +66,8 @@ class FakeTwilio:
 
         self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
+        # A client that drops the connection (a killed worker) is expected, not worth a traceback.
+        self.server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
@@ -96,7 +98,8 @@ class FakeTwilio:
             self.requests += 1
             reply = self._scripts[to].popleft() if self._scripts.get(to) else None
             if reply is None and self.failure_rate and self._random.random() < self.failure_rate:
-                reply = Reply(status=503, code=20503)
+                # Half "slow down", half "we broke": the two failures a provider has on a bad day.
+                reply = Reply(status=429, code=20429) if self._random.random() < 0.5 else Reply(status=500, code=20500)
         time.sleep((reply.delay if reply else 0) + self.latency)
         if not path.endswith("/Messages.json"):
             return 404, {"code": 20404, "message": "not found", "status": 404}
@@ -126,7 +129,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Run a local stand-in for Twilio's Messages API.")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
-    parser.add_argument("--failure-rate", type=float, default=0.0, help="share of requests answered 503")
+    parser.add_argument(
+        "--failure-rate", type=float, default=0.0, help="share of requests answered 429 or 500 (half each)"
+    )
     arguments = parser.parse_args()
     fake = FakeTwilio(port=arguments.port, latency=arguments.latency, failure_rate=arguments.failure_rate).start()
     print(f"Fake Twilio on {fake.base_url} (set TWILIO_API_BASE_URL to it). Ctrl-C stops it.", flush=True)

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from components.models import Maintenance, ServiceComponent
-from core.api import RequiredPermissions
+from core.api import RequiredPermissions, report_or_field_errors
 from incidents import linking
 from incidents.models import AffectedOrder, Incident, LinkJob
 from incidents.serializers import (
@@ -171,7 +171,15 @@ class LinkByTrackingNumbersApi(APIView):
     required_permissions = {"POST": MANAGE}
 
     @extend_schema(
-        request=LinkTrackingNumbersSerializer, responses={200: ListReportSerializer, 400: ListReportSerializer}
+        request=LinkTrackingNumbersSerializer,
+        responses={
+            200: ListReportSerializer,
+            400: report_or_field_errors(
+                component_name="LinkListBadRequest",
+                report=ListReportSerializer,
+                description="The list's report (nothing linked), or the request's own field errors.",
+            ),
+        },
     )
     def post(self, request: Request, incident_id: int) -> Response:
         serializer = LinkTrackingNumbersSerializer(data=request.data)

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from components.models import ComponentStatus, Maintenance, ServiceComponent
+from core.api import TextSlugRelatedField
 from incidents.linking import MAX_TRACKING_LIST
 from incidents.models import (
     AffectedOrder,
@@ -52,7 +53,7 @@ class IncidentUpdateSerializer(serializers.ModelSerializer):
 class IncidentSerializer(serializers.ModelSerializer):
     reference = serializers.CharField(read_only=True)
     category = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    commander = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    commander = TextSlugRelatedField(slug_field="username", read_only=True)
     components = serializers.SerializerMethodField()
 
     class Meta:
@@ -96,14 +97,14 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 
 class IncidentDeclareSerializer(serializers.Serializer):
-    category = serializers.SlugRelatedField(slug_field="code", queryset=IncidentCategory.objects.all())
+    category = TextSlugRelatedField(slug_field="code", queryset=IncidentCategory.objects.all())
     severity = serializers.ChoiceField(choices=Severity.choices)
     title_zh = serializers.CharField(max_length=200)
     title_en = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     summary_zh = serializers.CharField(required=False, allow_blank=True, default="")
     summary_en = serializers.CharField(required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    commander = serializers.SlugRelatedField(
+    commander = TextSlugRelatedField(
         slug_field="username",
         queryset=get_user_model().objects.filter(is_staff=True),
         required=False,

@@ -6,13 +6,13 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import RequiredPermissions
+from core.api import RequiredPermissions, report_or_field_errors
 from orders.models import Order
 from orders.serializers import (
     OrderIngestBatchSerializer,
@@ -57,7 +57,11 @@ class OrderIngestApi(APIView):
         request=OrderIngestBatchSerializer,
         responses={
             200: OrderIngestResultSerializer,
-            400: OpenApiResponse(OrderIngestRejectionSerializer, description="Per-row report; nothing applied."),
+            400: report_or_field_errors(
+                component_name="OrderIngestBadRequest",
+                report=OrderIngestRejectionSerializer,
+                description="Per-row report, or the request's own field errors; nothing applied.",
+            ),
         },
         description=(
             "Idempotent on tracking number. Each element of `orders` has the fields of "

@@ -1,0 +1,381 @@
+"""Who may open what: every admin page and every API endpoint against every role.
+
+The pages and endpoints are read from the URL resolver and the admin registry, so a
+new one that is not in the tables below fails ``test_every_*_is_classified`` with
+its name: classify it here (and think about who should have it).
+
+Outcomes: ``allow`` (the page or endpoint answers: 200, a redirect within the admin,
+or 400/404/409 for the empty request body or the missing object), ``deny`` (403;
+401 for the API without credentials), ``login`` (the admin sends an anonymous
+visitor to sign in).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from django.contrib import admin
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from core import roles
+from tests.factories import (
+    CouponFactory,
+    CustomerFactory,
+    OrderFactory,
+    TrackingEventFactory,
+    UserFactory,
+    declare_incident,
+)
+
+pytestmark = pytest.mark.django_db
+
+ROLE_NAMES = {
+    "anonymous": None,
+    "agent": roles.CUSTOMER_SERVICE_AGENT,
+    "manager": roles.INCIDENT_MANAGER,
+    "supervisor": roles.SUPERVISOR,
+}
+API_ROLE_NAMES = {**ROLE_NAMES, "integration": roles.INTEGRATION}
+
+# --- the admin ---------------------------------------------------------------------------
+# Per model, what each staff role may do: v = view (list, change page, history),
+# a = add, d = delete. Anonymous visitors are always sent to sign in.
+ADMIN_MODELS: dict[str, dict[str, str]] = {
+    "auth.group": {"agent": "", "manager": "", "supervisor": ""},
+    "auth.user": {"agent": "", "manager": "", "supervisor": ""},
+    "authtoken.tokenproxy": {"agent": "", "manager": "", "supervisor": ""},
+    "core.workerheartbeat": {"agent": "", "manager": "", "supervisor": "v"},
+    "customers.customer": {"agent": "v", "manager": "v", "supervisor": "v"},
+    "orders.order": {"agent": "v", "manager": "v", "supervisor": "v"},
+    "orders.trackingevent": {"agent": "v", "manager": "v", "supervisor": "v"},
+    "notifications.notificationtemplate": {"agent": "v", "manager": "v", "supervisor": "v"},
+    "notifications.notification": {"agent": "v", "manager": "v", "supervisor": "v"},
+    "components.componentgroup": {"agent": "v", "manager": "v", "supervisor": "va"},
+    "components.servicecomponent": {"agent": "v", "manager": "v", "supervisor": "va"},
+    "components.maintenance": {"agent": "v", "manager": "va", "supervisor": "va"},
+    # Coupons and requests come from rules and complaints, never the add page.
+    "compensation.coupon": {"agent": "v", "manager": "v", "supervisor": "v"},
+    "compensation.compensationrequest": {"agent": "v", "manager": "v", "supervisor": "v"},
+    "incidents.incidentcategory": {"agent": "v", "manager": "v", "supervisor": "v"},
+    "incidents.incident": {"agent": "v", "manager": "va", "supervisor": "va"},
+    "incidents.incidentupdate": {"agent": "v", "manager": "v", "supervisor": "v"},
+    "incidents.affectedorder": {"agent": "v", "manager": "v", "supervisor": "v"},
+    "incidents.targetalert": {"agent": "", "manager": "v", "supervisor": "v"},
+    "incidents.linkjob": {"agent": "v", "manager": "v", "supervisor": "v"},
+    # Complaints are filed on the portal or through the API (which start the clock).
+    "complaints.complaint": {"agent": "v", "manager": "", "supervisor": "v"},
+    "complaints.cannedresponse": {"agent": "v", "manager": "", "supervisor": "va"},
+}
+STANDARD_ADMIN_VIEWS = {"changelist": "v", "add": "a", "change": "v", "history": "v", "delete": "d"}
+# Admin views beyond the standard ones, opened with GET: the staff roles that reach
+# them. Those that act on POST check the permission again in the service (a refusal
+# is a message on the page; the apps' admin tests cover it).
+ADMIN_CUSTOM_VIEWS: dict[str, set[str]] = {
+    "auth.user:auth_user_password_change": set(),
+    "incidents.incident:incidents_incident_transition": {"agent", "manager", "supervisor"},
+    "incidents.incident:incidents_incident_post_update": {"manager", "supervisor"},
+    "incidents.incident:incidents_incident_link_criteria": {"manager", "supervisor"},
+    "incidents.incident:incidents_incident_link_list": {"manager", "supervisor"},
+    "incidents.incident:incidents_incident_shift": {"manager", "supervisor"},
+    "incidents.incident:incidents_incident_unlink": {"manager", "supervisor"},
+    "incidents.incident:incidents_linkjob_progress": {"agent", "manager", "supervisor"},
+    "incidents.incident:incidents_incident_compensate": {"agent", "manager", "supervisor"},
+    "complaints.complaint:complaints_complaint_reply": {"agent", "manager", "supervisor"},
+    "complaints.complaint:complaints_complaint_resolve": {"agent", "manager", "supervisor"},
+    "complaints.complaint:complaints_complaint_close": {"agent", "manager", "supervisor"},
+    "complaints.complaint:complaints_complaint_goodwill": {"agent", "manager", "supervisor"},
+}
+# Pages of the admin site itself: every staff role.
+ADMIN_SITE_PAGES = ["/admin/", "/admin/password_change/"]
+# The admin site's own URL names; any other admin URL outside the model admins (a
+# dashboard added to the site, say) must be classified in the tables above.
+ADMIN_SITE_URL_NAMES = {
+    "index",
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "autocomplete",
+    "jsi18n",
+    "view_on_site",
+    "app_list",
+}
+
+# --- the API -----------------------------------------------------------------------------
+# "METHOD route": the roles allowed; all others get 403 (anonymous 401).
+STAFF = {"agent", "manager", "supervisor"}
+READERS = STAFF | {"integration"}
+COMMANDERS = {"manager", "supervisor", "integration"}
+COMPLAINT_WORKERS = {"agent", "supervisor"}
+EVERYONE = READERS | {"anonymous"}
+API_ENDPOINTS: dict[str, set[str]] = {
+    "GET api/v1/customers/<str:external_id>/": READERS,
+    "PUT api/v1/customers/<str:external_id>/": {"integration"},
+    "GET api/v1/orders/": READERS,
+    "POST api/v1/orders/batch/": {"integration"},
+    "GET api/v1/orders/<str:tracking_number>/": READERS,
+    "GET api/v1/incidents/": READERS,
+    "POST api/v1/incidents/": COMMANDERS,
+    "GET api/v1/incidents/<int:incident_id>/": READERS,
+    "GET api/v1/incidents/<int:incident_id>/updates/": READERS,
+    "POST api/v1/incidents/<int:incident_id>/updates/": COMMANDERS,
+    "POST api/v1/incidents/<int:incident_id>/transitions/": COMMANDERS,
+    "GET api/v1/incidents/<int:incident_id>/affected-orders/": READERS,
+    "POST api/v1/incidents/<int:incident_id>/affected-orders/by-criteria/": COMMANDERS,
+    "POST api/v1/incidents/<int:incident_id>/affected-orders/by-tracking-numbers/": COMMANDERS,
+    "GET api/v1/link-jobs/<int:job_id>/": READERS,
+    "GET api/v1/components/": READERS,
+    "GET api/v1/maintenances/": READERS,
+    "GET api/v1/complaints/": COMPLAINT_WORKERS,
+    "POST api/v1/complaints/": COMPLAINT_WORKERS,
+    "GET api/v1/complaints/<str:reference>/": COMPLAINT_WORKERS,
+    "POST api/v1/complaints/<str:reference>/messages/": COMPLAINT_WORKERS,
+    "POST api/v1/complaints/<str:reference>/assign/": COMPLAINT_WORKERS,
+    "POST api/v1/complaints/<str:reference>/transitions/": COMPLAINT_WORKERS,
+    # The shop at checkout; supervisors hold the same permission to revoke coupons.
+    "POST api/v1/coupons/redeem/": {"integration", "supervisor"},
+    # The API's description is public, like its documentation.
+    "GET api/v1/schema/": EVERYONE,
+    "GET api/v1/docs/": EVERYONE,
+}
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world():
+    """One real object of each kind the URLs take, so a role's answer is about permission."""
+    from rest_framework.authtoken.models import Token
+
+    from compensation.requests import compensation_goodwill
+    from complaints.models import CannedResponse
+    from complaints.services import complaint_file
+    from components.models import ComponentGroup, Maintenance, ServiceComponent
+    from core.services import worker_heartbeat_record
+    from incidents.linking import incident_link_tracking_numbers
+    from incidents.models import LinkJob, TargetAlert
+
+    manager = UserFactory(role=roles.INCIDENT_MANAGER)
+    incident = declare_incident(actor=manager)
+    order = OrderFactory()
+    customer = CustomerFactory()
+    complaint = complaint_file(customer=order.customer, reason="delayed", description="还没到", channel="phone")
+    job = LinkJob.objects.create(incident=incident, criteria={})
+    # So that every admin model has a row to open (history and delete pages need one).
+    Token.objects.create(user=manager)
+    worker_heartbeat_record(worker="matrix")
+    TrackingEventFactory(order=order)
+    CouponFactory(customer=customer)
+    CannedResponse.objects.create(title="稍候", body="我们正在处理。")
+    incident_link_tracking_numbers(
+        incident=incident, tracking_numbers=[order.tracking_number], actor=manager, notify=False
+    )
+    compensation_goodwill(complaint=complaint, actor=UserFactory(role=roles.SUPERVISOR), value=Decimal("50"))
+    group = ComponentGroup.objects.create(name_zh="查询")
+    ServiceComponent.objects.create(name_zh="运单查询", group=group)
+    Maintenance.objects.create(
+        title_zh="升级",
+        starts_at=timezone.now() + timedelta(days=1),
+        ends_at=timezone.now() + timedelta(days=1, hours=1),
+    )
+    TargetAlert.objects.create(incident=incident, target="response", kind="at_risk", due_at=incident.reported_at)
+    return SimpleNamespace(
+        incident=incident, order=order, customer=customer, complaint=complaint, job=job, user=manager
+    )
+
+
+def _walk(patterns: list, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern), pattern
+
+
+def _fill(route: str, world: SimpleNamespace) -> str:
+    values = {
+        "incident_id": world.incident.pk,
+        "complaint_id": world.complaint.pk,
+        "job_id": world.job.pk,
+        "reference": world.complaint.reference,
+        "external_id": world.customer.external_id,
+        "tracking_number": world.order.tracking_number,
+        "id": world.user.pk,
+    }
+
+    def value(match: re.Match[str]) -> str:
+        return str(values[match.group(1)])
+
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", value, route)
+
+
+def admin_pages(world: SimpleNamespace) -> Iterator[tuple[str, str, str]]:
+    """(key, url, kind) for every admin page of every registered model."""
+    for model, model_admin in admin.site._registry.items():
+        label = model._meta.label_lower
+        # The instance's pk, which for DRF's token proxy is the user's id, as in its admin URLs.
+        existing = model._default_manager.order_by("pk").first()
+        assert existing is not None, f"the world fixture needs a {label} row: history and delete pages need one"
+        prefix = f"{model._meta.app_label}_{model._meta.model_name}_"
+        for pattern in model_admin.get_urls():
+            if not pattern.name:
+                continue  # the bare <object_id>/ redirect to the change page
+            view = pattern.name.removeprefix(prefix)
+            if view in STANDARD_ADMIN_VIEWS:
+                args = [] if view in ("changelist", "add") else [existing.pk]
+                yield f"{label}:{view}", reverse(f"admin:{pattern.name}", args=args), view
+            else:
+                route = str(pattern.pattern)
+                yield (
+                    f"{label}:{pattern.name}",
+                    _fill(f"admin/{model._meta.app_label}/{model._meta.model_name}/{route}", world),
+                    "custom",
+                )
+
+
+def api_endpoints(world: SimpleNamespace) -> Iterator[tuple[str, str, str]]:
+    """(key, url, method) for every method of every view under /api/."""
+    for route, pattern in _walk(get_resolver().url_patterns):
+        if not route.startswith("api/"):
+            continue
+        view_class = getattr(pattern.callback, "cls", None) or getattr(pattern.callback, "view_class", None)
+        methods = [
+            method.upper()
+            for method in getattr(view_class, "http_method_names", ["get"])
+            if method not in ("options", "head", "trace") and hasattr(view_class, method)
+        ]
+        for method in methods:
+            yield f"{method} {route}", _fill(route, world), method
+
+
+def outcome_admin(client: Client, url: str) -> str:
+    response = client.get(url)
+    if response.status_code == 302 and "/admin/login/" in response["Location"]:
+        return "login"
+    if response.status_code == 302 and response["Location"] == "/admin/":
+        return "missing object"  # the admin's "doesn't exist" redirect: says nothing about permission
+    if response.status_code == 403:
+        return "deny"
+    if response.status_code in (200, 302):
+        return "allow"
+    return str(response.status_code)
+
+
+def outcome_api(client: APIClient, method: str, url: str) -> str:
+    response = getattr(client, method.lower())(url, {}, format="json") if method != "GET" else client.get(url)
+    if response.status_code in (401, 403):
+        return "deny"
+    if response.status_code in (200, 201, 202, 204, 400, 404, 409):
+        return "allow"
+    return str(response.status_code)
+
+
+# --- the tests ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_clients() -> dict[str, Client]:
+    clients = {}
+    for name, role in ROLE_NAMES.items():
+        clients[name] = Client()
+        if role:
+            clients[name].force_login(UserFactory(role=role))
+    return clients
+
+
+@pytest.fixture
+def api_clients() -> dict[str, APIClient]:
+    clients = {}
+    for name, role in API_ROLE_NAMES.items():
+        clients[name] = APIClient()
+        if role:
+            clients[name].force_authenticate(UserFactory(role=role, is_staff=role != roles.INTEGRATION))
+    return clients
+
+
+def _expected_admin(key: str, kind: str, role: str) -> str:
+    if role == "anonymous":
+        return "login"
+    if kind == "custom":
+        return "allow" if role in ADMIN_CUSTOM_VIEWS[key] else "deny"
+    label = key.split(":")[0]
+    return "allow" if STANDARD_ADMIN_VIEWS[kind] in ADMIN_MODELS[label][role] else "deny"
+
+
+def test_every_admin_page_is_classified(world):
+    models = {key.split(":")[0] for key, _, kind in admin_pages(world) if kind != "custom"}
+    custom = {key for key, _, kind in admin_pages(world) if kind == "custom"}
+    assert not models - set(ADMIN_MODELS), (
+        f"Admin models missing from ADMIN_MODELS: {sorted(models - set(ADMIN_MODELS))}"
+    )
+    assert not custom - set(ADMIN_CUSTOM_VIEWS), (
+        f"Custom admin views missing from ADMIN_CUSTOM_VIEWS: {sorted(custom - set(ADMIN_CUSTOM_VIEWS))}"
+    )
+    assert not set(ADMIN_MODELS) - models and not set(ADMIN_CUSTOM_VIEWS) - custom, (
+        "the tables list pages that are gone"
+    )
+
+
+def test_every_admin_url_belongs_to_a_model_admin_or_the_site():
+    model_admin_names = {
+        pattern.name for model_admin in admin.site._registry.values() for pattern in model_admin.get_urls()
+    }
+    unknown = sorted(
+        route
+        for route, pattern in _walk(get_resolver().url_patterns)
+        if route.startswith("admin/")
+        and pattern.name not in model_admin_names | ADMIN_SITE_URL_NAMES
+        and not (pattern.name is None and route.endswith("<path:object_id>/"))  # redirect to the change page
+    )
+    assert not unknown, f"Admin URLs outside the model admins, not classified here: {unknown}"
+
+
+def test_every_api_endpoint_is_classified(world):
+    endpoints = {key for key, _, _ in api_endpoints(world)}
+    assert not endpoints - set(API_ENDPOINTS), (
+        f"API endpoints missing from API_ENDPOINTS (say who may call each): {sorted(endpoints - set(API_ENDPOINTS))}"
+    )
+    assert not set(API_ENDPOINTS) - endpoints, (
+        f"API_ENDPOINTS lists endpoints that are gone: {sorted(set(API_ENDPOINTS) - endpoints)}"
+    )
+
+
+def test_admin_pages_answer_each_role_as_designed(world, admin_clients):
+    wrong = []
+    for key, url, kind in admin_pages(world):
+        for role, client in admin_clients.items():
+            if (key.split(":")[0] not in ADMIN_MODELS and kind != "custom") or (
+                kind == "custom" and key not in ADMIN_CUSTOM_VIEWS
+            ):
+                continue  # reported by test_every_admin_page_is_classified
+            got, expected = outcome_admin(client, url), _expected_admin(key, kind, role)
+            if got != expected:
+                wrong.append(f"{role:>10} {kind:>10} {url}: expected {expected}, got {got}")
+    for url in ADMIN_SITE_PAGES:
+        for role, client in admin_clients.items():
+            got = outcome_admin(client, url)
+            if got != ("login" if role == "anonymous" else "allow"):
+                wrong.append(f"{role:>10} {url}: got {got}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_api_endpoints_answer_each_role_as_designed(world, api_clients):
+    wrong = []
+    for key, url, method in api_endpoints(world):
+        if key not in API_ENDPOINTS:
+            continue  # reported by test_every_api_endpoint_is_classified
+        for role, client in api_clients.items():
+            got = outcome_api(client, method, url)
+            expected = "allow" if role in API_ENDPOINTS[key] else "deny"
+            if got != expected:
+                wrong.append(f"{role:>11} {method} {url}: expected {expected}, got {got}")
+    assert not wrong, "\n".join(wrong)
