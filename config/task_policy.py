@@ -34,6 +34,8 @@ TASK_POLICY: dict[str, TaskPolicy] = {
     "notifications.tasks.sweep_notifications": TaskPolicy(acks_late=False, soft_time_limit=100, time_limit=120),
     "complaints.tasks.sweep_complaint_deadlines": TaskPolicy(acks_late=False, soft_time_limit=100, time_limit=120),
     "compensation.tasks.expire_coupons": TaskPolicy(acks_late=False, soft_time_limit=540, time_limit=600),
+    "portal.tasks.rebuild_status_page": TaskPolicy(acks_late=False, soft_time_limit=100, time_limit=120),
+    "reports.tasks.remind_follow_up_owners": TaskPolicy(acks_late=False, soft_time_limit=540, time_limit=600),
     # Sends: never redelivered by the broker (see above); the sweeper is the retry.
     "notifications.tasks.send_notifications": TaskPolicy(acks_late=False, soft_time_limit=210, time_limit=240),
     "notifications.tasks.dispatch_event": TaskPolicy(acks_late=False, soft_time_limit=270, time_limit=300),

@@ -112,6 +112,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "incidents.close_incident",
         "incidents.change_incidentcategory",
         "notifications.change_notificationtemplate",
+        # Who asked for status notices: addresses, so supervisors only.
+        "notifications.view_statussubscription",
         "components.add_servicecomponent",
         "components.add_componentgroup",
         "components.change_componentgroup",

@@ -173,7 +173,8 @@ def customer_figures(*, incidents: QuerySet[Incident]) -> dict[str, Any]:
     and status, and how long after the declaration the last customer got a first message."""
     affected = AffectedOrder.objects.filter(incident__in=incidents.values("pk"))
     by_reason = list(affected.values("reason").annotate(count=Count("id")).order_by("-count", "reason"))
-    messages = Notification.objects.filter(incident__in=incidents.values("pk"))
+    # Customers' messages only: status-notice subscribers are not affected customers.
+    messages = Notification.objects.filter(incident__in=incidents.values("pk"), customer__isnull=False)
     channels: dict[str, dict[str, int]] = {}
     for row in messages.values("channel", "status").annotate(count=Count("id")).order_by():
         channel = channels.setdefault(row["channel"], {"sent": 0, "delivered": 0, "failed": 0, "suppressed": 0})
@@ -213,7 +214,7 @@ FROM (
     FROM (
         SELECT incident_id, customer_id, min(sent_at) AS sent_at
         FROM notifications_notification
-        WHERE incident_id IN ({incidents}) AND sent_at IS NOT NULL
+        WHERE incident_id IN ({incidents}) AND sent_at IS NOT NULL AND customer_id IS NOT NULL
         GROUP BY incident_id, customer_id
     ) AS first
     JOIN incidents_incident AS incident ON incident.id = first.incident_id

@@ -23,7 +23,7 @@ from compensation.models import Coupon
 from complaints.models import Complaint, ReplyDeadline
 from core import roles
 from incidents.models import AffectedOrder, Incident, IncidentCategory
-from notifications.models import Notification
+from notifications.models import Notification, StatusSubscription
 from tests.factories import CouponFactory, CustomerFactory, OrderFactory, UserFactory, declare_incident
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -132,6 +132,22 @@ def build() -> ReportData:
     _message(c, c3, "email", "delivered", c.reported_at + hour)
     # Outside the period: never counted.
     _message(e, c3, "email", "delivered", e.reported_at + 2 * hour)
+    # A status-page subscriber's notice about A, late: not a customer, never counted.
+    subscriber = StatusSubscription.objects.create(
+        channel="email", address="watcher@example.com", token="report-data", confirmed_at=a.reported_at
+    )
+    Notification.objects.create(
+        event_type="status_notice",
+        event_key=f"status-notice-{a.pk}",
+        subscription=subscriber,
+        channel="email",
+        language="zh-hans",
+        incident=a,
+        status="delivered",
+        sent_at=a.reported_at + 5 * hour,
+        next_attempt_at=a.reported_at,
+        created_at=a.reported_at,
+    )
 
     agent_one = UserFactory(username="agent-one", role=roles.CUSTOMER_SERVICE_AGENT)
     agent_two = UserFactory(username="agent-two", role=roles.CUSTOMER_SERVICE_AGENT)

@@ -73,6 +73,10 @@ ADMIN_MODELS: dict[str, dict[str, str]] = {
     # Complaints are filed on the portal or through the API (which start the clock).
     "complaints.complaint": {"agent": "v", "manager": "", "supervisor": "v"},
     "complaints.cannedresponse": {"agent": "v", "manager": "", "supervisor": "va"},
+    # Status-notice subscribers sign up and leave themselves; their addresses are for supervisors only.
+    "notifications.statussubscription": {"agent": "", "manager": "", "supervisor": "v"},
+    # Improvements from the post-incident review, kept by those who command incidents.
+    "reports.followup": {"agent": "", "manager": "vad", "supervisor": "vad"},
 }
 STANDARD_ADMIN_VIEWS = {"changelist": "v", "add": "a", "change": "v", "history": "v", "delete": "d"}
 # Admin views beyond the standard ones, opened with GET: the staff roles that reach
@@ -95,6 +99,12 @@ ADMIN_CUSTOM_VIEWS: dict[str, set[str]] = {
 }
 # Pages of the admin site itself: every staff role.
 ADMIN_SITE_PAGES = ["/admin/", "/admin/password_change/"]
+# Pages added to the admin site (not a model admin's), by URL name: the staff roles that open them.
+ADMIN_SITE_VIEWS: dict[str, set[str]] = {
+    "reports-dashboard": {"manager", "supervisor"},
+    "reports-incident": {"manager", "supervisor"},
+    "reports-incident-pdf": {"manager", "supervisor"},
+}
 # The admin site's own URL names; any other admin URL outside the model admins (a
 # dashboard added to the site, say) must be classified in the tables above.
 ADMIN_SITE_URL_NAMES = {
@@ -163,6 +173,8 @@ def world():
     from core.services import worker_heartbeat_record
     from incidents.linking import incident_link_tracking_numbers
     from incidents.models import LinkJob, TargetAlert
+    from notifications.models import StatusSubscription
+    from reports.models import FollowUp
 
     manager = UserFactory(role=roles.INCIDENT_MANAGER)
     incident = declare_incident(actor=manager)
@@ -188,6 +200,8 @@ def world():
         ends_at=timezone.now() + timedelta(days=1, hours=1),
     )
     TargetAlert.objects.create(incident=incident, target="response", kind="at_risk", due_at=incident.reported_at)
+    StatusSubscription.objects.create(channel="email", address="ops@example.com", token="matrix-token")
+    FollowUp.objects.create(incident=incident, title="加装备用电源", owner=manager, due_on=timezone.localdate())
     return SimpleNamespace(
         incident=incident, order=order, customer=customer, complaint=complaint, job=job, user=manager
     )
@@ -333,7 +347,7 @@ def test_every_admin_url_belongs_to_a_model_admin_or_the_site():
         route
         for route, pattern in _walk(get_resolver().url_patterns)
         if route.startswith("admin/")
-        and pattern.name not in model_admin_names | ADMIN_SITE_URL_NAMES
+        and pattern.name not in model_admin_names | ADMIN_SITE_URL_NAMES | set(ADMIN_SITE_VIEWS)
         and not (pattern.name is None and route.endswith("<path:object_id>/"))  # redirect to the change page
     )
     assert not unknown, f"Admin URLs outside the model admins, not classified here: {unknown}"
@@ -365,6 +379,13 @@ def test_admin_pages_answer_each_role_as_designed(world, admin_clients):
             got = outcome_admin(client, url)
             if got != ("login" if role == "anonymous" else "allow"):
                 wrong.append(f"{role:>10} {url}: got {got}")
+    for name, allowed in ADMIN_SITE_VIEWS.items():
+        url = reverse(name, args=[world.incident.pk] if "incident" in name else [])
+        for role, client in admin_clients.items():
+            got = outcome_admin(client, url)
+            expected = "login" if role == "anonymous" else "allow" if role in allowed else "deny"
+            if got != expected:
+                wrong.append(f"{role:>10} {url}: expected {expected}, got {got}")
     assert not wrong, "\n".join(wrong)
 
 

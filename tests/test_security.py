@@ -121,6 +121,7 @@ def test_pages_carry_the_security_headers(client, url):
 # Views that take POSTs without a CSRF token, and what guards them instead.
 CSRF_EXEMPT = {
     "unsubscribe/<str:token>/": "mail clients' one-click unsubscribe (RFC 8058); the signed token is the guard",
+    "subscribe/cancel/<str:token>/": "status notices' one-click unsubscribe (RFC 8058); the signed token is the guard",
     "webhooks/twilio/status": "Twilio cannot send a token; X-Twilio-Signature is checked",
     "webhooks/twilio/inbound": "as above",
 }
