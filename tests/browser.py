@@ -38,3 +38,15 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def screenshot(page, path: Path, **options) -> None:  # type: ignore[no-untyped-def]
+    """A screenshot kept as test output. Chromium now and then refuses a capture while the
+    machine is loaded ("Unable to capture screenshot"); one more try after a pause."""
+    from playwright.sync_api import Error
+
+    try:
+        page.screenshot(path=path, **options)
+    except Error:
+        page.wait_for_timeout(500)
+        page.screenshot(path=path, **options)

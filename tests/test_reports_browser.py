@@ -6,7 +6,7 @@ import pytest
 
 from core import roles
 from tests import report_data
-from tests.browser import DESKTOP, PHONE, SCREENSHOTS, chromium
+from tests.browser import DESKTOP, PHONE, SCREENSHOTS, chromium, screenshot
 from tests.factories import UserFactory
 
 
@@ -27,7 +27,7 @@ def test_supervisor_reads_the_dashboard_and_a_report(browser, live_server, devic
     page.fill("#id_password", "correct-horse-battery")
     page.click("input[type=submit]")
 
-    page.screenshot(path=SCREENSHOTS / f"reports-admin-index-{device}.png")
+    screenshot(page, SCREENSHOTS / f"reports-admin-index-{device}.png")
     page.get_by_role("link", name="量化评估看板").click()
     page.fill("#id_start", report_data.START.isoformat())
     page.fill("#id_end", report_data.END.isoformat())
@@ -38,12 +38,12 @@ def test_supervisor_reads_the_dashboard_and_a_report(browser, live_server, devic
     assert "50%" in cards and "33%" in cards and "¥40.00" in cards
     assert page.locator("svg.report-chart").count() == 5
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"] + 1
-    page.screenshot(path=SCREENSHOTS / f"reports-dashboard-{device}.png", full_page=True)
+    screenshot(page, SCREENSHOTS / f"reports-dashboard-{device}.png", full_page=True)
 
     page.locator("#reports").get_by_role("link", name=data.incidents["A"].reference).click()
     page.wait_for_load_state()
     assert "事后报告" in page.locator("h1").inner_text()
     assert "K2" in page.locator("#impact").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"] + 1
-    page.screenshot(path=SCREENSHOTS / f"reports-incident-{device}.png", full_page=True)
+    screenshot(page, SCREENSHOTS / f"reports-incident-{device}.png", full_page=True)
     page.close()
