@@ -18,12 +18,14 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # First: the status page and its JSON are what outage traffic asks for, so they resolve
+    # without walking the admin's and the API's patterns. No portal path overlaps another.
+    path("", include("portal.urls")),
     path("admin/reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("notifications.urls")),
     path("", include("complaints.urls")),
-    path("", include("portal.urls")),
     path("", include("core.urls")),
 ]

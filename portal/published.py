@@ -23,6 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +31,7 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.http import http_date
 
 from portal import statuspage
 from portal.snapshot import status_snapshot
@@ -55,6 +57,14 @@ class Published:
     etag: str
     last_modified: datetime
     generated_at: datetime
+
+    @cached_property
+    def headers(self) -> dict[str, str]:
+        """The validators, formatted once per process rather than per request."""
+        return {
+            "Last-Modified": http_date(self.last_modified.timestamp()),
+            "X-Status-Generated-At": self.generated_at.isoformat(),
+        }
 
 
 class _Memo:
