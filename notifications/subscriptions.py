@@ -168,10 +168,10 @@ def status_notice_fan_out(*, update_id: int) -> int:
         return 0
     incident = update.incident
 
-    def context(language: str) -> dict[str, str]:
+    def context(language: str) -> dict[str, str]:  # called with ``language`` active
         english = language == "en"
         return {
-            "incident_title": incident.title_en if english and incident.title_en else incident.title_zh,
+            "incident_title": incident.localized("title"),
             "update_text": (update.body_en if english and update.body_en else update.body_zh).strip(),
             "status": str(IncidentStatus(update.status).label),
             "link": f"{settings.PUBLIC_BASE_URL}/incidents/{incident.pk}/",
@@ -204,18 +204,14 @@ def maintenance_notice_fan_out(*, maintenance_id: int) -> int:
     if maintenance is None or maintenance.state not in MAINTENANCE_NOTICE_STATES:
         return 0
 
-    def context(language: str) -> dict[str, str]:
-        english = language == "en"
+    def context(language: str) -> dict[str, str]:  # called with ``language`` active
         window = " – ".join(
             date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
             for moment in (maintenance.starts_at, maintenance.ends_at)
         )
         return {
-            "incident_title": maintenance.title_en if english and maintenance.title_en else maintenance.title_zh,
-            "update_text": (
-                (maintenance.description_en if english and maintenance.description_en else maintenance.description_zh)
-                + f" ({window})"
-            ).strip(),
+            "incident_title": maintenance.localized("title"),
+            "update_text": f"{maintenance.localized('description')} ({window})".strip(),
             "status": str(MaintenanceState(maintenance.state).label),
             "link": f"{settings.PUBLIC_BASE_URL}/",
         }

@@ -89,11 +89,8 @@ def _not_modified(request: HttpRequest, item: Published) -> bool:
 
 def _serve(request: HttpRequest, name: str, *, cors: bool = False) -> HttpResponse:
     """One published rendering, with validators and CDN caching; no SQL when warm."""
-    try:
-        item = published(name, get_language())
-    except DatabaseError:
-        logger.exception("status page unavailable: never rendered and the database is down")
-        return render(request, "portal/unavailable.html", status=503)
+    # Never rendered and no database: DatabaseUnavailableMiddleware answers the 503.
+    item = published(name, get_language())
     compressed = "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "")
     if _not_modified(request, item):
         response: HttpResponse = HttpResponseNotModified()
@@ -130,17 +127,12 @@ def status_feed(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def status_history(request: HttpRequest) -> HttpResponse:
-    """Past incidents, newest first, paginated; read from the database."""
+    """Past incidents, newest first, paginated; read from the database (503 while it is down)."""
     incidents = (
         Incident.objects.exclude(status__in=OPEN_STATUSES).select_related("category").order_by("-reported_at", "-id")
     )
-    try:
-        page = Paginator(incidents, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-        rows = list(page.object_list)
-    except DatabaseError:
-        logger.exception("incident history unavailable")
-        return render(request, "portal/unavailable.html", status=503)
-    return render(request, "portal/history.html", {"page": page, "incidents": rows})
+    page = Paginator(incidents, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/history.html", {"page": page, "incidents": page.object_list})
 
 
 @require_GET
@@ -181,11 +173,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     """Sign up for status notices; email is confirmed by link, SMS by code."""
     from notifications.subscriptions import subscription_request
 
-    try:
-        form = SubscribeForm(request.POST or None, components=_public_components())
-    except DatabaseError:
-        logger.exception("subscriptions unavailable")
-        return render(request, "portal/unavailable.html", status=503)
+    form = SubscribeForm(request.POST or None, components=_public_components())
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if rate_limited(

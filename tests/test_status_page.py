@@ -342,12 +342,14 @@ def test_other_pages_and_the_api_say_unavailable_with_the_database_down(client):
     with database_down():
         page = client.get(f"/incidents/{incident.pk}/", HTTP_ACCEPT_LANGUAGE="en")
         api = client.get("/api/v1/incidents/", HTTP_AUTHORIZATION="Token 0123456789abcdef")
+        others = [client.get(path).status_code for path in ("/history/", "/subscribe/")]
 
     assert page.status_code == 503
     assert "Temporarily unavailable" in page.content.decode()
     assert page["Retry-After"] == "60"
     assert api.status_code == 503
     assert api.json() == {"detail": "Temporarily unavailable; retry shortly."}
+    assert others == [503, 503]
 
 
 def test_compressed_once_and_served_to_clients_that_accept_gzip(client):
