@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from compensation.models import CompensationRequest, Coupon, CouponSource, RequestKind, RequestStatus
 from compensation.rules import compensation_issue, compensation_preview
 from core.errors import ConflictError, DomainError
+from notifications.models import EventType
+from notifications.outbox import CustomerMessage, EventKey, customers_message, queue_on_commit
 
 logger = logging.getLogger(__name__)
 APPROVE_PERMISSION = "compensation.approve_compensation"
@@ -156,16 +158,17 @@ def _goodwill_coupon(request: CompensationRequest) -> Coupon:
 
 
 def _tell_customers(coupons: list[Coupon]) -> None:
-    from notifications.services import notifications_dispatch, notifications_for_customers
-
+    """Each customer hears their code by SMS and email; already told coupons are skipped
+    by the outbox's key. Queued once the caller's transaction commits."""
+    since = timezone.now()
     for start in range(0, len(coupons), NOTIFY_BATCH):
-        notifications_for_customers(
-            event_type="compensation_issued",
+        customers_message(
+            event_type=EventType.COMPENSATION_ISSUED,
             messages=[
-                (
-                    coupon.customer,
-                    f"coupon:{coupon.pk}",
-                    {
+                CustomerMessage(
+                    customer=coupon.customer,
+                    event_key=EventKey.coupon_issued(coupon.pk),
+                    context={
                         "coupon_code": coupon.code,
                         "coupon_value": f"{coupon.value:g}",
                         "coupon_valid_until": f"{timezone.localtime(coupon.valid_until):%Y-%m-%d}",
@@ -174,9 +177,5 @@ def _tell_customers(coupons: list[Coupon]) -> None:
                 for coupon in coupons[start : start + NOTIFY_BATCH]
             ],
         )
-    from notifications.models import Notification
-
     if coupons:
-        transaction.on_commit(
-            lambda: notifications_dispatch(pending=Notification.objects.filter(event_type="compensation_issued"))
-        )
+        queue_on_commit(event_type=EventType.COMPENSATION_ISSUED, since=since)

@@ -24,9 +24,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.bulk import insert_from_select
+from incidents.messaging import incident_affected_customers_notify
 from incidents.models import AffectedOrder, AffectedReason, Incident, LinkJob, LinkJobState, UpdateKind, Visibility
 from incidents.services import IncidentError, _timeline
-from notifications.services import incident_affected_customers_notify
 from orders.models import Order
 
 logger = logging.getLogger(__name__)

@@ -252,6 +252,9 @@ class IncidentUpdate(models.Model):
     notify_email = models.BooleanField(_("by email"), default=False)
     # When its customer messages were written; empty while a large fan-out waits for a worker.
     fanned_out_at = models.DateTimeField(_("messages written"), null=True, blank=True, editable=False)
+    subscribers_notified_at = models.DateTimeField(
+        _("status subscribers' notices written"), null=True, blank=True, editable=False
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -1,7 +1,8 @@
 """Writes for incidents: declare, move through the lifecycle, post updates.
 
-Every service writes its timeline row in the same transaction as the change and
-announces public rows through ``incidents.hooks`` once the transaction commits.
+Every service writes its timeline row in the same transaction as the change; a
+public row is announced (customers, status-page subscribers) through
+``incidents.messaging``, whose work is queued once the transaction commits.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from django_fsm import can_proceed
 
 from components.services import component_statuses_recompute
 from core.errors import ConflictError, DomainError
-from incidents.hooks import announce_public_update
 from incidents.markdown import render_markdown
+from incidents.messaging import update_announce_on_commit
 from incidents.models import (
     Incident,
     IncidentCategory,
@@ -31,7 +32,6 @@ from incidents.models import (
     UpdateKind,
     Visibility,
 )
-from notifications.services import incident_update_fan_out_or_defer
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +85,7 @@ def _timeline(
         author=author,
     )
     if public:
-        if update.notify_sms or update.notify_email:
-            incident_update_fan_out_or_defer(update=update)
-        announce_public_update(update.pk)
+        update_announce_on_commit(update=update)
     return update
 
 

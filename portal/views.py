@@ -171,7 +171,7 @@ def _public_components() -> list[tuple[int, str]]:
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
     """Sign up for status notices; email is confirmed by link, SMS by code."""
-    from notifications.subscriptions import subscription_request
+    from notifications.subscriptions import SignUpRefused, subscription_request
 
     form = SubscribeForm(request.POST or None, components=_public_components())
     if request.method == "POST" and form.is_valid():
@@ -182,12 +182,18 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             "subscribe-address", data["address"], limit=SUBSCRIBE_PER_ADDRESS, window_seconds=SUBSCRIBE_WINDOW_SECONDS
         ):
             return render(request, "portal/subscribe.html", {"form": form, "too_many": True}, status=429)
-        subscription = subscription_request(
-            channel=data["channel"],
-            address=data["address"],
-            language=get_language(),
-            component_ids=[int(pk) for pk in data["components"]],
-        )
+        try:
+            subscription = subscription_request(
+                channel=data["channel"],
+                address=data["address"],
+                language=get_language(),
+                component_ids=[int(pk) for pk in data["components"]],
+            )
+        except SignUpRefused as refusal:
+            if str(refusal) == "country":
+                form.add_error("phone", _("We cannot send text messages to that country. Sign up by email instead."))
+                return render(request, "portal/subscribe.html", {"form": form}, status=400)
+            return render(request, "portal/subscribe.html", {"form": form, "too_many": True}, status=429)
         if data["channel"] == "sms":
             return redirect("status-subscription-code", token=subscription.token)
         return render(request, "portal/subscribe_sent.html", {"address": subscription.masked_address})

@@ -209,12 +209,8 @@ def provider_environment(twilio, smtp) -> dict[str, str]:
 @pytest.fixture
 def providers(settings, fake_twilio_server, smtp_server):
     """Twilio and SMTP stand-ins at the network boundary, emptied for this test."""
-    fake_twilio_server.messages.clear()
-    fake_twilio_server._scripts.clear()
-    fake_twilio_server.failure_rate = 0.0
-    fake_twilio_server.latency = 0.0
-    smtp_server.messages.clear()
-    smtp_server.refuse_next = 0
+    fake_twilio_server.reset()
+    smtp_server.reset()
     settings.TWILIO_ACCOUNT_SID = TWILIO_TEST_SID
     settings.TWILIO_AUTH_TOKEN = TWILIO_TEST_TOKEN
     settings.TWILIO_FROM_NUMBER = "+15005550006"

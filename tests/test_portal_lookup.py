@@ -88,10 +88,10 @@ def test_incident_page_shows_public_updates_only(client, delayed_parcel):
 
 
 def test_messages_link_to_the_incident_page(delayed_parcel):
-    from notifications.messages import message_context
+    from incidents.messaging import message_contexts
     from notifications.models import Notification
 
     incident, order = delayed_parcel
     notification = Notification.objects.filter(customer=order.customer, incident=incident).first()
 
-    assert message_context(notification)["link"].endswith(f"/incidents/{incident.pk}/")
+    assert message_contexts([notification])[notification.pk]["link"].endswith(f"/incidents/{incident.pk}/")

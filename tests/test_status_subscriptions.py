@@ -9,14 +9,15 @@ from django.urls import reverse
 
 from components.models import ComponentStatus, ServiceComponent
 from core import roles
-from incidents.models import Visibility
+from incidents.messaging import incident_announcements_sweep, update_announce
+from incidents.models import IncidentUpdate, Visibility
 from incidents.services import incident_post_update
 from notifications.models import Channel, EventType, Notification, Status, StatusSubscription
-from notifications.services import inbound_sms_apply, notifications_send
+from notifications.receipts import inbound_sms_apply
+from notifications.sending import notifications_send
 from notifications.subscriptions import (
     CODE_MAX_ATTEMPTS,
     signed_link,
-    status_notice_fan_out,
     subscription_code_check,
     subscription_confirm,
     subscription_request,
@@ -143,8 +144,8 @@ def test_notices_go_once_to_active_subscribers_of_the_components():
         incident_id=incident.pk, actor=manager, body_zh="改由深圳中转", body_en="Parcels go through Shenzhen"
     )
 
-    written = status_notice_fan_out(update_id=update.pk)
-    again = status_notice_fan_out(update_id=update.pk)
+    written = update_announce(update_id=update.pk)["subscribers"]
+    again = update_announce(update_id=update.pk)["subscribers"]
 
     notices = Notification.objects.filter(event_type=EventType.STATUS_NOTICE, incident_update=update)
     assert written == 2
@@ -163,7 +164,7 @@ def test_internal_updates_send_no_notice():
         incident_id=incident.pk, actor=manager, body_zh="内部", visibility=Visibility.INTERNAL
     )
 
-    assert status_notice_fan_out(update_id=update.pk) == 0
+    assert update_announce(update_id=update.pk)["subscribers"] == 0
 
 
 def test_stop_ends_sms_notices_and_suppresses_what_waits():
@@ -171,7 +172,7 @@ def test_stop_ends_sms_notices_and_suppresses_what_waits():
     subscription = _active(channel=Channel.SMS, address="+8613800138000")
     incident = declare_incident(actor=manager)
     update = incident_post_update(incident_id=incident.pk, actor=manager, body_zh="进展")
-    status_notice_fan_out(update_id=update.pk)
+    update_announce(update_id=update.pk)
 
     assert inbound_sms_apply(from_number="+8613800138000", body="TD") == "opted_out"
 
@@ -187,7 +188,7 @@ def test_email_notice_is_sent_with_a_one_click_unsubscribe_that_works(client, pr
     subscription = _active(address="ops@example.com")
     incident = declare_incident(actor=manager, title_en="Hub stopped")
     update = incident_post_update(incident_id=incident.pk, actor=manager, body_zh="抢修中", body_en="Repairing")
-    status_notice_fan_out(update_id=update.pk)
+    update_announce(update_id=update.pk)
     notice = subscription.notifications.get(event_type=EventType.STATUS_NOTICE)
 
     assert notifications_send(ids=[notice.pk]) == {notice.pk: "sent"}
@@ -209,15 +210,22 @@ def test_subscribers_are_never_counted_as_customers():
     assert notification.subscription_id is not None
 
 
-def test_a_committed_public_update_reaches_subscribers_through_the_hook(django_capture_on_commit_callbacks):
+def test_a_public_update_whose_announcement_was_lost_is_announced_by_the_sweep(settings):
     manager = UserFactory(role=roles.INCIDENT_MANAGER)
     subscription = _active()
     incident = declare_incident(actor=manager)
+    update = incident_post_update(incident_id=incident.pk, actor=manager, body_zh="进展")
+    IncidentUpdate.objects.filter(incident=incident).update(
+        created_at=update.created_at - settings.NOTIFICATION_LEASE * 2
+    )
 
-    with django_capture_on_commit_callbacks(execute=True):
-        update = incident_post_update(incident_id=incident.pk, actor=manager, body_zh="进展")
+    lost = incident_announcements_sweep()  # the declaration's row and this update: their tasks never ran
+    for row in IncidentUpdate.objects.filter(incident=incident):
+        update_announce(update_id=row.pk)
 
+    assert lost == 2
     assert subscription.notifications.filter(event_type=EventType.STATUS_NOTICE, incident_update=update).count() == 1
+    assert incident_announcements_sweep() == 0
 
 
 def test_admin_lists_subscriptions_and_their_messages(admin_client):
@@ -232,34 +240,33 @@ def test_admin_lists_subscriptions_and_their_messages(admin_client):
     assert "ops@example.com" in detail.content.decode()
 
 
-def test_maintenance_is_announced_when_scheduled_started_and_completed_once_each(django_capture_on_commit_callbacks):
+def test_maintenance_is_announced_when_scheduled_started_and_completed_once_each():
     from datetime import timedelta
 
     from django.utils import timezone
 
+    from components.messaging import maintenance_announce
     from components.models import Maintenance
     from components.services import maintenance_complete, maintenances_advance
-    from notifications.subscriptions import maintenance_notice_fan_out
 
     tracking = ServiceComponent.objects.create(name_zh="运单查询")
     hub = ServiceComponent.objects.create(name_zh="广州白云转运中心")
     watcher = _active(address="tracking@example.com", components=[tracking.pk])
     _active(address="hub@example.com", components=[hub.pk])
     now = timezone.now()
-    with django_capture_on_commit_callbacks(execute=True):
-        maintenance = Maintenance.objects.create(
-            title_zh="数据库升级",
-            title_en="Database upgrade",
-            starts_at=now - timedelta(minutes=1),
-            ends_at=now + timedelta(hours=1),
-        )
-        maintenance.components.add(tracking)
-    with django_capture_on_commit_callbacks(execute=True):
-        maintenances_advance()
+    maintenance = Maintenance.objects.create(
+        title_zh="数据库升级",
+        title_en="Database upgrade",
+        starts_at=now + timedelta(minutes=1),
+        ends_at=now + timedelta(hours=1),
+    )
+    maintenance.components.add(tracking)
+    maintenance_announce(maintenance_id=maintenance.pk)  # the worker, after the commit
+    maintenances_advance(now=now + timedelta(minutes=2))  # starts it; the beat announces what a lost task did not
     maintenance.refresh_from_db()
     maintenance_complete(maintenance=maintenance)
-    maintenance_notice_fan_out(maintenance_id=maintenance.pk)
-    maintenance_notice_fan_out(maintenance_id=maintenance.pk)  # again: nothing new
+    maintenance_announce(maintenance_id=maintenance.pk)
+    maintenance_announce(maintenance_id=maintenance.pk)  # again: nothing new
 
     notices = Notification.objects.filter(event_type=EventType.STATUS_NOTICE).order_by("pk")
     assert [n.event_key for n in notices] == [
