@@ -53,7 +53,7 @@ class FakeTwilio:
         self.keep_bodies = keep_bodies
         self.messages: list[dict[str, str]] = []
         self.recipients: Counter[str] = Counter()
-        self.last_accepted_at = 0.0
+        self.first_accepted_at = self.last_accepted_at = 0.0
         self.requests = 0
         self.in_flight = 0
         self.most_in_flight = 0
@@ -96,6 +96,7 @@ class FakeTwilio:
                 "unique": len(self.recipients),
                 "requests": self.requests,
                 "most_in_flight": self.most_in_flight,
+                "first_accepted_at": self.first_accepted_at,
                 "last_accepted_at": self.last_accepted_at,
             }
 
@@ -104,6 +105,7 @@ class FakeTwilio:
             self.messages.clear()
             self.recipients.clear()
             self._scripts.clear()
+            self.first_accepted_at = self.last_accepted_at = 0.0
             self.requests = 0
             self.most_in_flight = 0
         self.failure_rate = 0.0
@@ -170,6 +172,7 @@ class FakeTwilio:
         with self._lock:
             self.recipients[to] += 1
             self.last_accepted_at = time.time()
+            self.first_accepted_at = self.first_accepted_at or self.last_accepted_at
             if self.keep_bodies:
                 self.messages.append(
                     {

@@ -41,6 +41,7 @@ class _Handler:
                 return "451 try again later"
             self.sink.accepted += 1
             self.sink.last_accepted_at = time.time()
+            self.sink.first_accepted_at = self.sink.first_accepted_at or self.sink.last_accepted_at
             for recipient in envelope.rcpt_tos:
                 self.sink.recipients[recipient] += 1
             if self.sink.keep_messages:
@@ -68,7 +69,7 @@ class SmtpSink:
         self.keep_messages = keep_messages
         self.accepted = 0
         self.connections = 0
-        self.last_accepted_at = 0.0
+        self.first_accepted_at = self.last_accepted_at = 0.0
         self.recipients: Counter[str] = Counter()
         self.controller = Controller(_Handler(self), hostname=host, port=port or _free_port(host))
 
@@ -97,6 +98,7 @@ class SmtpSink:
             self._parsed.clear()
             self.refuse_next = 0
             self.accepted = self.connections = 0
+            self.first_accepted_at = self.last_accepted_at = 0.0
             self.recipients.clear()
 
     def received_by(self, address: str) -> list[EmailMessage]:
@@ -108,6 +110,7 @@ class SmtpSink:
                 "accepted": self.accepted,
                 "unique": len(self.recipients),
                 "connections": self.connections,
+                "first_accepted_at": self.first_accepted_at,
                 "last_accepted_at": self.last_accepted_at,
             }
 

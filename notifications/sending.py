@@ -56,8 +56,10 @@ SEND_TASK = "notifications.tasks.send_notifications"
 # new task: well inside its 210 s soft time limit and the outbox lease, whatever
 # the SMS rate allows.
 TASK_BUDGET_SECONDS = 150
-# Outcomes are written once this many are waiting, or the oldest has waited this long.
-FLUSH_AFTER_SECONDS = 0.05
+# Outcomes are written once FLUSH_AT are waiting, or the oldest has waited this long: a
+# slot is free again only once its outcome is written, so writing often keeps them busy.
+FLUSH_AT = 8
+FLUSH_AFTER_SECONDS = 0.005
 
 
 @dataclass
@@ -74,6 +76,7 @@ class _Window:
     todo: deque[int]
     ready_email: deque[_Outgoing] = field(default_factory=deque)
     ready_sms: dict[str, deque[_Outgoing]] = field(default_factory=dict)
+    ready: int = 0  # claimed, prepared, waiting for a slot (or a token)
     in_flight: int = 0
     unrecorded: list[Outcome] = field(default_factory=list)
     oldest_unrecorded: float = 0.0
@@ -81,15 +84,12 @@ class _Window:
     token_due: dict[str, float] = field(default_factory=dict)
     results: queue.SimpleQueue[tuple[_Outgoing, Sent | BaseException]] = field(default_factory=queue.SimpleQueue)
 
-    def ready_count(self) -> int:
-        return len(self.ready_email) + sum(len(waiting) for waiting in self.ready_sms.values())
-
 
 class _Sender:
     def __init__(self, ids: Iterable[int], *, deadline: float | None) -> None:
         self.window = _Window(todo=deque(ids))
         self.limit = settings.NOTIFICATION_MAX_IN_FLIGHT
-        self.flush_at = max(1, min(32, self.limit // 2))
+        self.flush_at = max(1, min(FLUSH_AT, self.limit // 2))
         self.deadline = deadline
         self.results: dict[int, str] = {}
         self.engine: Engine = engine()
@@ -122,19 +122,28 @@ class _Sender:
 
     def _can_send_later(self) -> bool:
         window = self.window
-        return bool(window.ready_count() or (window.todo and not self._out_of_time()))
+        return bool(window.ready or (window.todo and not self._out_of_time()))
 
     def _top_up(self) -> None:
         while self._free_slots() > 0:
-            if not self.window.ready_count():
-                if not self.window.todo or self._out_of_time():
+            if not self.window.ready:
+                if not self._claim_more():
                     return
-                self._claim()
                 continue
             outgoing = self._next_outgoing()
             if outgoing is None:
                 return  # SMS waiting for the rate limit
             self._hand_over(outgoing)
+        # The window is full: prepare the next batch while it is out, so slots
+        # freed by the answers are refilled at once rather than after a claim.
+        if self.window.ready < self.limit:
+            self._claim_more()
+
+    def _claim_more(self) -> bool:
+        if not self.window.todo or self._out_of_time():
+            return False
+        self._claim()
+        return True
 
     def _wait(self) -> float:
         waits = [FLUSH_AFTER_SECONDS]
@@ -211,8 +220,9 @@ class _Sender:
                 return
             sender = self.sms_config.sender_for(notification.recipient)
             self.window.ready_sms.setdefault(sender, deque()).append(_Outgoing(notification, sender=sender))
-            return
-        self.window.ready_email.append(_Outgoing(notification, email=build_email(notification)))
+        else:
+            self.window.ready_email.append(_Outgoing(notification, email=build_email(notification)))
+        self.window.ready += 1
 
     def _release_ready(self) -> None:
         """Claimed but not handed over (out of time, or stopped by an error): back to pending, not an attempt."""
@@ -221,6 +231,7 @@ class _Sender:
             waiting.extend(queued)
         self.window.ready_email.clear()
         self.window.ready_sms.clear()
+        self.window.ready = 0
         for outgoing in waiting:
             self._done(
                 Outcome.of(outgoing.notification, "left", status=Status.PENDING, queued_at=None, attempts_delta=-1)
@@ -231,6 +242,7 @@ class _Sender:
     def _next_outgoing(self) -> _Outgoing | None:
         window = self.window
         if window.ready_email:
+            window.ready -= 1
             return window.ready_email.popleft()
         now = time.monotonic()
         for sender, waiting in window.ready_sms.items():
@@ -246,6 +258,7 @@ class _Sender:
                     continue
                 window.token_due.pop(sender, None)
             window.tokens[sender] -= 1
+            window.ready -= 1
             return waiting.popleft()
         return None
 
