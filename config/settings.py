@@ -59,7 +59,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "core",
@@ -241,6 +240,11 @@ COMPLAINT_REMINDER_BEFORE = timedelta(hours=env.int("COMPLAINT_REMINDER_HOURS", 
 COMPENSATION_APPROVAL_TOTAL = Decimal(env.int("COMPENSATION_APPROVAL_TOTAL", 10_000, minimum=0))
 COMPENSATION_AGENT_LIMIT = Decimal(env.int("COMPENSATION_AGENT_LIMIT", 20, minimum=0))
 GOODWILL_VALID_DAYS = 30
+# Goodwill above these caps needs a supervisor too: the total on one complaint, and
+# the total to one customer over the last GOODWILL_PERIOD_DAYS (CNY).
+GOODWILL_COMPLAINT_LIMIT = Decimal(env.int("GOODWILL_COMPLAINT_LIMIT", 50, minimum=0))
+GOODWILL_CUSTOMER_LIMIT = Decimal(env.int("GOODWILL_CUSTOMER_LIMIT", 100, minimum=0))
+GOODWILL_PERIOD_DAYS = env.int("GOODWILL_PERIOD_DAYS", 30, minimum=1)
 # Prometheus scrapes /metrics with "Authorization: Bearer <token>"; unset, only
 # signed-in supervisors can read it.
 METRICS_TOKEN = env.str("METRICS_TOKEN")
@@ -302,7 +306,7 @@ STORAGES = {
 # --- REST framework -------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -329,6 +333,9 @@ SPECTACULAR_SETTINGS = {
         "ComplaintReasonEnum": "complaints.models.Reason",
     },
 }
+# A client system (token) may link by criteria at most this share of all parcels at
+# once; more needs a person on the incident page.
+INTEGRATION_LINK_MAX_PERCENT = env.int("INTEGRATION_LINK_MAX_PERCENT", 5, minimum=0)
 # Largest batch the order-ingest endpoint accepts; the whole batch is validated
 # and written in one transaction, so this bounds request memory and lock time.
 ORDER_INGEST_MAX_BATCH = env.int("ORDER_INGEST_MAX_BATCH", 1000, minimum=1)

@@ -62,7 +62,7 @@ def track(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def incident_page(request: HttpRequest, incident_id: int) -> HttpResponse:
-    incident = get_object_or_404(Incident.objects.select_related("category"), pk=incident_id)
+    incident = get_object_or_404(Incident.objects.published().select_related("category"), pk=incident_id)
     updates = incident.updates.filter(visibility=Visibility.PUBLIC).order_by("-created_at", "-id")
     components = incident.component_impacts.select_related("component").filter(component__is_public=True)
     return render(request, "portal/incident.html", {"incident": incident, "updates": updates, "components": components})
@@ -129,7 +129,10 @@ def status_feed(request: HttpRequest) -> HttpResponse:
 def status_history(request: HttpRequest) -> HttpResponse:
     """Past incidents, newest first, paginated; read from the database (503 while it is down)."""
     incidents = (
-        Incident.objects.exclude(status__in=OPEN_STATUSES).select_related("category").order_by("-reported_at", "-id")
+        Incident.objects.published()
+        .exclude(status__in=OPEN_STATUSES)
+        .select_related("category")
+        .order_by("-reported_at", "-id")
     )
     page = Paginator(incidents, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "portal/history.html", {"page": page, "incidents": page.object_list})
