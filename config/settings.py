@@ -10,6 +10,7 @@ to start on anything insecure or embedded.
 from __future__ import annotations
 
 import ipaddress
+import sys
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -424,6 +425,8 @@ if IS_PRODUCTION:
         problems.append("DATABASE_URL must point at PostgreSQL, not the embedded SQLite database")
     if USES_EMBEDDED_BROKER:
         problems.append("REDIS_URL or CELERY_BROKER_URL must be set; the filesystem broker is for development")
+    if not env.is_set("PUBLIC_BASE_URL") or not PUBLIC_BASE_URL.startswith("https://"):
+        problems.append("PUBLIC_BASE_URL must be set to the https:// address customers and Twilio reach")
     if problems:
         raise ImproperlyConfigured("Refusing to start with DJANGO_ENV=production: " + "; ".join(problems) + ".")
 
@@ -437,6 +440,14 @@ if IS_PRODUCTION:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # /healthz is probed over plain HTTP by the load balancer.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    if not TRUSTED_PROXY_IPS:
+        # Not fatal (a deploy without a proxy is possible), but behind nginx every
+        # client then shares nginx's address: one caller's rate limit stops everyone.
+        sys.stderr.write(
+            "WARNING: DJANGO_ENV=production without TRUSTED_PROXY_IPS: X-Real-IP is ignored, so every client "
+            "counts as the proxy's address for rate limits and the admin sign-in throttle. "
+            "Set TRUSTED_PROXY_IPS to nginx's address.\n"
+        )
 
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True

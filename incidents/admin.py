@@ -515,11 +515,13 @@ class IncidentAdmin(admin.ModelAdmin):
     def unlink_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
         self._require(request)
         if request.method == "POST":
-            numbers = linking.parse_tracking_list(request.POST.get("tracking_numbers", ""))
+            text = request.POST.get("tracking_numbers", "")
             self._run(
                 request,
                 lambda: linking.incident_unlink_orders(
-                    incident=self._incident(incident_id), actor=request.user, tracking_numbers=numbers or None
+                    incident=self._incident(incident_id),
+                    actor=request.user,
+                    tracking_numbers=linking.parse_tracking_list(text) or None,
                 ),
                 _("Orders unlinked."),
             )

@@ -244,11 +244,21 @@ class ListReport:
         return len(self.to_link)
 
 
+class TrackingListError(IncidentError):
+    pass
+
+
 def parse_tracking_list(text: str) -> list[str]:
     """Tracking numbers from pasted text or a CSV file: one per line, first column,
-    an optional header row naming ``tracking_number``."""
+    an optional header row naming ``tracking_number``. A field beyond the csv
+    module's limit (128 KiB) is ``TrackingListError``, not a crash."""
     rows = csv.reader(io.StringIO(text.replace("\t", ",")))
-    values = [row[0].strip() if row else "" for row in rows]
+    try:
+        values = [row[0].strip() if row else "" for row in rows]
+    except csv.Error as error:
+        raise TrackingListError(
+            _("The list could not be read (line %(line)d: %(error)s).") % {"line": rows.line_num, "error": error}
+        ) from None
     if values and values[0].lower().replace(" ", "_") in {"tracking_number", "运单号"}:
         values = values[1:]
     return [value.upper() for value in values if value]

@@ -105,7 +105,7 @@ def test_encrypted_backup_restores_only_with_its_key(small_database, tmp_path, r
     assert b"PGDMP" not in sealed and b"orders_order" not in sealed  # pg_dump's header and a table name
 
     settings.BACKUP_ENCRYPTION_KEY = Fernet.generate_key().decode()
-    with pytest.raises(CommandError, match="wrong BACKUP_ENCRYPTION_KEY"):
+    with pytest.raises(CommandError, match="BACKUP_ENCRYPTION_KEY"):
         call_command("restore_db", manifest_path, database_url=url, create=True)
 
     settings.BACKUP_ENCRYPTION_KEY = key
