@@ -112,3 +112,23 @@ def test_encrypted_backup_restores_only_with_its_key(small_database, tmp_path, r
     call_command("restore_db", manifest_path, database_url=url, create=True)
     call_command("verify_restore", manifest_path, database_url=url)
     assert "restore verified" in capsys.readouterr().out
+
+
+def test_an_encrypted_backup_writes_no_plaintext_dump_and_signs_its_manifest(small_database, tmp_path, settings):
+    settings.BACKUP_ENCRYPTION_KEY = Fernet.generate_key().decode()
+
+    manifest = json.loads(_backup(tmp_path).read_text())
+
+    assert sorted(path.suffix for path in tmp_path.iterdir()) == [".enc", ".json"]
+    assert manifest["encrypted"] is True and len(manifest["hmac"]) == 64
+
+
+def test_a_planted_plaintext_dump_with_a_forged_manifest_is_refused(small_database, tmp_path, restore_target, settings):
+    _target, url = restore_target
+    plain_manifest = json.loads(_backup(tmp_path).read_text())  # a plaintext dump, as an intruder would plant
+    settings.BACKUP_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    forged = tmp_path / "forged.manifest.json"
+    forged.write_text(json.dumps({**plain_manifest, "hmac": "0" * 64}))
+
+    with pytest.raises(CommandError, match="may be forged"):
+        call_command("restore_db", forged, database_url=url, create=True)
