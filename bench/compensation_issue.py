@@ -3,8 +3,9 @@
     .venv/bin/python bench/compensation_issue.py --orders 100000 --rounds 3
 
 Per round (coupons emptied first):
-* ours:     ``compensation_issue`` — rule matching in SQL, codes drawn in Python,
-            batched inserts that skip what exists;
+* ours:     ``compensation_plan`` then ``compensation_issue`` — rule matching in SQL
+            into the request's plan, codes drawn in Python, batched inserts that skip
+            what exists, each batch with its coupons' SMS and email rows;
 * baseline: the same rows (codes drawn beforehand, nothing matched) through one
             ``bulk_create`` in the same batch size.
 Prints both and plain/ours (target ≥ 0.5).
