@@ -188,19 +188,15 @@ def test_the_same_idempotency_key_with_another_body_is_a_422_and_redeems_nothing
     shop = UserFactory(role=roles.INTEGRATION)
     first, second = CouponFactory(), CouponFactory()
 
-    answer = coupon_redeem(
-        code=first.code,
-        customer_external_id=first.customer.external_id,
-        order_amount=Decimal("99"),
-        idempotency_key="k1",
-        client=shop,
-    )
-    reused = coupon_redeem(
-        code=second.code,
-        customer_external_id=second.customer.external_id,
-        order_amount=Decimal("99"),
-        idempotency_key="k1",
-        client=shop,
+    answer, reused = (
+        coupon_redeem(
+            code=coupon.code,
+            customer_external_id=coupon.customer.external_id,
+            order_amount=Decimal("99"),
+            idempotency_key="k1",
+            client=shop,
+        )
+        for coupon in (first, second)
     )
 
     assert (answer.status_code, reused.status_code) == (200, 422)

@@ -26,7 +26,6 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from django.apps import apps
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import QuerySet
@@ -478,17 +477,28 @@ def _complaint(name: str, which: str = "complaint") -> Callable[[SimpleNamespace
     return lambda world: reverse(f"admin:complaints_complaint_{name}", args=[getattr(world, which).pk])
 
 
-def _action(model: str, action: str, which: str) -> tuple[Callable, Callable]:
-    return (
-        lambda world: reverse(f"admin:{model.replace('.', '_')}_changelist"),
-        lambda world: {"action": action, "_selected_action": [getattr(world, which).pk]},
+def _action_post(action: str, which: str, field: str, allowed: set[str]) -> AdminPost:
+    """An admin action on the world's object ``which``, seen in its ``field``."""
+
+    def url(world: SimpleNamespace) -> str:
+        meta = getattr(world, which)._meta
+        return reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+
+    def effect(world: SimpleNamespace) -> object:
+        row = getattr(world, which)
+        return type(row).objects.filter(pk=row.pk).values_list(field).first()
+
+    return AdminPost(
+        url, lambda world: {"action": action, "_selected_action": [getattr(world, which).pk]}, effect, allowed
     )
 
 
-def _field(model_label: str, which: str, *fields: str) -> Callable[[SimpleNamespace], object]:
+def _field(which: str, *fields: str) -> Callable[[SimpleNamespace], object]:
+    """The current ``fields`` of the world's object ``which``, read from the database."""
+
     def read(world: SimpleNamespace) -> object:
-        model = apps.get_model(model_label)
-        return model.objects.filter(pk=getattr(world, which).pk).values_list(*fields).first()
+        row = getattr(world, which)
+        return type(row).objects.filter(pk=row.pk).values_list(*fields).first()
 
     return read
 
@@ -513,7 +523,7 @@ ADMIN_POSTS: dict[str, AdminPost] = {
     "incidents_incident_transition": AdminPost(
         _desk("transition"),
         lambda w: {"action": "acknowledge"},
-        _field("incidents.Incident", "incident", "status"),
+        _field("incident", "status"),
         COMMAND,
     ),
     "incidents_incident_post_update": AdminPost(
@@ -525,7 +535,7 @@ ADMIN_POSTS: dict[str, AdminPost] = {
     "incidents_incident_publish": AdminPost(
         lambda w: reverse("admin:incidents_incident_publish", args=[w.draft.pk]),
         lambda w: {},
-        _field("incidents.Incident", "draft", "published_at"),
+        _field("draft", "published_at"),
         COMMAND,
     ),
     "incidents_incident_link_criteria": AdminPost(
@@ -565,13 +575,13 @@ ADMIN_POSTS: dict[str, AdminPost] = {
     "complaints_complaint_resolve": AdminPost(
         _complaint("resolve", "answered"),
         lambda w: {},
-        _field("complaints.Complaint", "answered", "status"),
+        _field("answered", "status"),
         WORK_COMPLAINTS,
     ),
     "complaints_complaint_close": AdminPost(
         _complaint("close", "resolved"),
         lambda w: {},
-        _field("complaints.Complaint", "resolved", "status"),
+        _field("resolved", "status"),
         WORK_COMPLAINTS,
     ),
     "complaints_complaint_goodwill": AdminPost(
@@ -584,59 +594,25 @@ ADMIN_POSTS: dict[str, AdminPost] = {
     "customers_customer_change consent": AdminPost(
         lambda w: reverse("admin:customers_customer_change", args=[w.customer.pk]),
         lambda w: _customer_form(w),
-        _field("customers.Customer", "customer", "sms_consent"),
+        _field("customer", "sms_consent"),
         WORK_COMPLAINTS,
     ),
     "customers_customer_change contact details": AdminPost(
         lambda w: reverse("admin:customers_customer_change", args=[w.customer.pk]),
         lambda w: _customer_form(w, phone="+447700900999", email="thief@example.com", name="Thief"),
-        _field("customers.Customer", "customer", "phone", "email", "name"),
+        _field("customer", "phone", "email", "name"),
         set(),
     ),
     # Admin actions.
-    "compensation.compensationrequest:approve": AdminPost(
-        *_action("compensation.compensationrequest", "approve", "pending"),
-        _field("compensation.CompensationRequest", "pending", "status"),
-        {"supervisor"},
-    ),
-    "compensation.compensationrequest:reject": AdminPost(
-        *_action("compensation.compensationrequest", "reject", "pending"),
-        _field("compensation.CompensationRequest", "pending", "status"),
-        {"supervisor"},
-    ),
-    "compensation.compensationrequest:resume": AdminPost(
-        *_action("compensation.compensationrequest", "resume", "failed"),
-        _field("compensation.CompensationRequest", "failed", "status"),
-        COMMAND,
-    ),
-    "compensation.coupon:revoke": AdminPost(
-        *_action("compensation.coupon", "revoke", "coupon"),
-        _field("compensation.Coupon", "coupon", "status"),
-        {"supervisor"},
-    ),
-    "complaints.complaint:assign_to_me": AdminPost(
-        *_action("complaints.complaint", "assign_to_me", "complaint"),
-        _field("complaints.Complaint", "complaint", "assignee"),
-        WORK_COMPLAINTS,
-    ),
-    "notifications.notification:retry_failed": AdminPost(
-        *_action("notifications.notification", "retry_failed", "failed_message"),
-        _field("notifications.Notification", "failed_message", "status"),
-        COMMAND,
-    ),
-    "reports.followup:mark_done": AdminPost(
-        *_action("reports.followup", "mark_done", "follow_up"),
-        _field("reports.FollowUp", "follow_up", "done_at"),
-        COMMAND,
-    ),
-    "components.maintenance:cancel_selected": AdminPost(
-        *_action("components.maintenance", "cancel_selected", "maintenance"),
-        _field("components.Maintenance", "maintenance", "state"),
-        COMMAND,
-    ),
-    "core.apitoken:revoke": AdminPost(
-        *_action("core.apitoken", "revoke", "token"), _field("core.ApiToken", "token", "revoked_at"), set()
-    ),
+    "compensation.compensationrequest:approve": _action_post("approve", "pending", "status", {"supervisor"}),
+    "compensation.compensationrequest:reject": _action_post("reject", "pending", "status", {"supervisor"}),
+    "compensation.compensationrequest:resume": _action_post("resume", "failed", "status", COMMAND),
+    "compensation.coupon:revoke": _action_post("revoke", "coupon", "status", {"supervisor"}),
+    "complaints.complaint:assign_to_me": _action_post("assign_to_me", "complaint", "assignee", WORK_COMPLAINTS),
+    "notifications.notification:retry_failed": _action_post("retry_failed", "failed_message", "status", COMMAND),
+    "reports.followup:mark_done": _action_post("mark_done", "follow_up", "done_at", COMMAND),
+    "components.maintenance:cancel_selected": _action_post("cancel_selected", "maintenance", "state", COMMAND),
+    "core.apitoken:revoke": _action_post("revoke", "token", "revoked_at", set()),
 }
 # Admin actions classified elsewhere: Django's own bulk delete follows the delete permission
 # (the page table above), and completing maintenance needs a window in progress.
