@@ -87,6 +87,7 @@ def test_a_pasted_csv_field_over_128_kib_is_a_form_error(supervisor):
         reverse("admin:incidents_incident_link_list", args=[incident.pk]),
         {"tracking_numbers": '"' + "A" * 200_000, "reason": "delayed"},
         follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
     assert response.status_code == 200
