@@ -161,7 +161,11 @@ def run_ours(arguments: argparse.Namespace, twilio: StandIn, smtp: StandIn) -> d
     log.close()
     sms, email = twilio.stats(), smtp.stats()
     finished = max(sms["last_accepted_at"], email["last_accepted_at"])
-    first = min(value for value in (sms["first_accepted_at"], email["first_accepted_at"]) if value) if accepted else finished
+    first = (
+        min(value for value in (sms["first_accepted_at"], email["first_accepted_at"]) if value)
+        if accepted
+        else finished
+    )
     from notifications.models import Notification
 
     statuses = dict(Notification.objects.values_list("status").annotate(count=models_count()).order_by())

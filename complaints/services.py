@@ -204,7 +204,9 @@ def complaint_customer_message(*, complaint_id: int, body: str, now: datetime | 
         message = ComplaintMessage.objects.create(complaint=complaint, kind=MessageKind.CUSTOMER, body=body)
         if complaint.status in (ComplaintStatus.AWAITING_CUSTOMER, ComplaintStatus.RESOLVED):
             complaint.customer_wrote_back()
-        complaint.escalated = False
+        # A new owed reply starts unescalated; chasing a reply already overdue leaves it flagged.
+        if not complaint.deadlines.filter(answered_at__isnull=True).exists():
+            complaint.escalated = False
         _open_clock(complaint, now)
         complaint.save()
     return message

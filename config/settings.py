@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -60,7 +61,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "anymail",
@@ -248,6 +248,11 @@ COMPLAINT_REMINDER_BEFORE = timedelta(hours=env.int("COMPLAINT_REMINDER_HOURS", 
 COMPENSATION_APPROVAL_TOTAL = Decimal(env.int("COMPENSATION_APPROVAL_TOTAL", 10_000, minimum=0))
 COMPENSATION_AGENT_LIMIT = Decimal(env.int("COMPENSATION_AGENT_LIMIT", 20, minimum=0))
 GOODWILL_VALID_DAYS = 30
+# Goodwill above these caps needs a supervisor too: the total on one complaint, and
+# the total to one customer over the last GOODWILL_PERIOD_DAYS (CNY).
+GOODWILL_COMPLAINT_LIMIT = Decimal(env.int("GOODWILL_COMPLAINT_LIMIT", 50, minimum=0))
+GOODWILL_CUSTOMER_LIMIT = Decimal(env.int("GOODWILL_CUSTOMER_LIMIT", 100, minimum=0))
+GOODWILL_PERIOD_DAYS = env.int("GOODWILL_PERIOD_DAYS", 30, minimum=1)
 # Prometheus scrapes /metrics with "Authorization: Bearer <token>"; unset, only
 # signed-in supervisors can read it.
 METRICS_TOKEN = env.str("METRICS_TOKEN")
@@ -309,7 +314,7 @@ STORAGES = {
 # --- REST framework -------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -336,6 +341,9 @@ SPECTACULAR_SETTINGS = {
         "ComplaintReasonEnum": "complaints.models.Reason",
     },
 }
+# A client system (token) may link by criteria at most this share of all parcels at
+# once; more needs a person on the incident page.
+INTEGRATION_LINK_MAX_PERCENT = env.int("INTEGRATION_LINK_MAX_PERCENT", 5, minimum=0)
 # Largest batch the order-ingest endpoint accepts; the whole batch is validated
 # and written in one transaction, so this bounds request memory and lock time.
 ORDER_INGEST_MAX_BATCH = env.int("ORDER_INGEST_MAX_BATCH", 1000, minimum=1)
@@ -475,6 +483,8 @@ if IS_PRODUCTION:
             "ANYMAIL_WEBHOOK_SECRET (user:password) must be set with an email provider: "
             "its bounce and complaint webhooks are how an address stops getting email"
         )
+    if not env.is_set("PUBLIC_BASE_URL") or not PUBLIC_BASE_URL.startswith("https://"):
+        problems.append("PUBLIC_BASE_URL must be set to the https:// address customers and Twilio reach")
     if problems:
         raise ImproperlyConfigured("Refusing to start with DJANGO_ENV=production: " + "; ".join(problems) + ".")
 
@@ -488,6 +498,14 @@ if IS_PRODUCTION:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # /healthz is probed over plain HTTP by the load balancer.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    if not TRUSTED_PROXY_IPS:
+        # Not fatal (a deploy without a proxy is possible), but behind nginx every
+        # client then shares nginx's address: one caller's rate limit stops everyone.
+        sys.stderr.write(
+            "WARNING: DJANGO_ENV=production without TRUSTED_PROXY_IPS: X-Real-IP is ignored, so every client "
+            "counts as the proxy's address for rate limits and the admin sign-in throttle. "
+            "Set TRUSTED_PROXY_IPS to nginx's address.\n"
+        )
 
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True

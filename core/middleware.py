@@ -6,6 +6,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.signals import request_finished
@@ -89,17 +90,26 @@ class PermissionsPolicyMiddleware:
 
 
 class RejectNulCharactersMiddleware:
-    """A NUL character in the path or the query string names nothing we have, and
-    PostgreSQL refuses it in any text it is compared with: answer 400 at the door
-    instead of a server error from whichever view looks it up."""
+    """A NUL character in the path, the query string or a form field names nothing we
+    have, and PostgreSQL refuses it in any text it is compared with or stores: answer
+    400 at the door instead of a server error from whichever view or admin form
+    meets it. (JSON bodies are the API's: its fields refuse NUL themselves.)"""
+
+    _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if "\x00" in request.path or any("\x00" in key + value for key, value in request.GET.items()):
+        if "\x00" in request.path or _has_nul(request.GET):
             return HttpResponseBadRequest("NUL characters are not allowed in URLs.\n", content_type="text/plain")
+        if request.method == "POST" and request.content_type in self._FORMS and _has_nul(request.POST):
+            return HttpResponseBadRequest("NUL characters are not allowed in form fields.\n", content_type="text/plain")
         return self.get_response(request)
+
+
+def _has_nul(data: Any) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in data.lists())
 
 
 # Public pages load only what the product serves itself: no inline script or

@@ -47,7 +47,7 @@ def parcel_for_customer(*, tracking_number: str, phone_last4: str) -> ParcelView
     if order is None:
         return None
     links = list(
-        AffectedOrder.objects.filter(order=order)
+        AffectedOrder.objects.filter(order=order, incident__published_at__isnull=False)
         .select_related("incident", "incident__category")
         .order_by("-incident__reported_at")
     )

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core import roles
+from core.services import api_token_issue
 from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +83,7 @@ def api_client() -> APIClient:
 def client_with_role(role: str | None) -> APIClient:
     client = APIClient()
     user = UserFactory(role=role, is_staff=role not in (None, roles.INTEGRATION))
-    token = Token.objects.create(user=user)
+    token = api_token_issue(name=f"client {user.pk}", user=user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
 

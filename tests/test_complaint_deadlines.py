@@ -220,3 +220,11 @@ def test_two_concurrent_sweeps_fire_each_reminder_and_escalation_once():
     assert sum(result["reminded"] for result in results) == 1
     assert ReplyDeadline.objects.filter(escalated_at__isnull=False).count() == 1
     assert ReplyDeadline.objects.filter(reminded_at__isnull=False).count() == 1
+
+
+def test_a_customer_chasing_an_overdue_complaint_leaves_it_escalated(complaint):
+    complaint_deadlines_sweep(now=FILED + timedelta(hours=25))
+
+    complaint_customer_message(complaint_id=complaint.pk, body="还没人回复吗？", now=FILED + timedelta(hours=26))
+
+    assert Complaint.objects.get(pk=complaint.pk).escalated is True

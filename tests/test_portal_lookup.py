@@ -14,6 +14,7 @@ from incidents.linking import Estimate, LinkCriteria, incident_link_orders
 from incidents.models import Visibility
 from incidents.services import incident_post_update
 from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
+from tests.test_compensation_rules import approved_plan
 
 pytestmark = pytest.mark.django_db
 TRACK = reverse("track")
@@ -35,7 +36,7 @@ def delayed_parcel():
         actor=manager,
     )
     CompensationRule.objects.create(incident=incident, min_delay=timedelta(hours=24), value=Decimal("5"))
-    compensation_issue(incident=incident, actor=manager)
+    compensation_issue(request=approved_plan(incident, manager))
     return incident, order
 
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0002_alter_customer_email'),
-        ('incidents', '0005_incidentupdate_subscribers_notified_at'),
+        ('incidents', '0006_incidentupdate_subscribers_notified_at'),
         ('notifications', '0008_subscription_roles'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0004_update_fanned_out_at'),
+        ('incidents', '0005_internal_incidents'),
     ]
 
     operations = [
