@@ -92,6 +92,13 @@ class SmtpSink:
     def stop(self) -> None:
         self.controller.stop()
 
+    def restart(self) -> None:
+        """Stop and start again on the same port, as a relay restarting: open connections break."""
+        host, port = self.controller.hostname, self.controller.port
+        self.controller.stop()
+        self.controller = Controller(_Handler(self), hostname=host, port=port)
+        self.controller.start()
+
     def reset(self) -> None:
         with self.lock:
             self.raw.clear()

@@ -276,3 +276,114 @@ def test_maintenance_is_announced_when_scheduled_started_and_completed_once_each
     ]
     assert {n.subscription_id for n in notices} == {watcher.pk}
     assert "Database upgrade" in notices[0].subject
+
+
+def test_an_address_that_unsubscribed_must_confirm_again_when_someone_signs_it_up(client):
+    from notifications.subscriptions import subscription_cancel
+
+    subscription = _active(address="left@example.com")
+    subscription_cancel(subscription=subscription)
+
+    client.post(SUBSCRIBE, {"channel": "email", "email": "left@example.com"})
+
+    subscription.refresh_from_db()
+    assert subscription.is_active is False
+    assert subscription.confirmed_at is None
+    assert subscription.notifications.filter(event_type=EventType.STATUS_CONFIRM).count() == 2  # a new confirmation
+
+
+def test_an_active_number_answers_a_code_exactly_as_a_wrong_code_does(client):
+    _active(channel=Channel.SMS, address="+8613800138001")
+    stranger = client.post(SUBSCRIBE, {"channel": "sms", "phone": "+8613800138001"})
+    fresh = client.post(SUBSCRIBE, {"channel": "sms", "phone": "+8613800138002"})
+
+    answers = [
+        client.post(response["Location"], {"code": "123456"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        for response in (stranger, fresh)
+    ]
+
+    assert stranger.status_code == fresh.status_code == 302
+    assert all("not right" in answer for answer in answers)
+    assert StatusSubscription.objects.get(address="+8613800138001").notifications.count() == 1  # told nothing
+
+
+def test_the_confirmation_limit_expires_so_strangers_cannot_lock_a_number_out(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications.subscriptions import MAX_CONFIRMATIONS
+
+    for _ in range(MAX_CONFIRMATIONS + 2):
+        subscription_request(channel=Channel.SMS, address="+8613800138003", language="en", component_ids=[])
+    subscription = StatusSubscription.objects.get(address="+8613800138003")
+    assert subscription.notifications.count() == MAX_CONFIRMATIONS
+
+    subscription.notifications.update(created_at=timezone.now() - timedelta(hours=25))
+    subscription_request(channel=Channel.SMS, address="+8613800138003", language="en", component_ids=[])
+
+    assert subscription.notifications.count() == MAX_CONFIRMATIONS + 1
+
+
+def test_sms_codes_go_only_to_the_allowed_countries(client, settings):
+    settings.SUBSCRIPTION_SMS_COUNTRIES = ["CN"]
+
+    response = client.post(SUBSCRIBE, {"channel": "sms", "phone": "+447911123456"}, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 400
+    assert "cannot send text messages to that country" in response.content.decode()
+    assert not Notification.objects.exists()
+
+
+def test_an_hourly_budget_caps_the_codes_the_whole_site_sends(client, settings):
+    settings.SUBSCRIPTION_SMS_PER_HOUR = 2
+
+    codes = [
+        client.post(SUBSCRIBE, {"channel": "sms", "phone": f"+86138001380{index:02d}"}, REMOTE_ADDR=f"10.0.0.{index}")
+        for index in range(3)
+    ]
+
+    assert [response.status_code for response in codes] == [302, 302, 429]
+    assert Notification.objects.filter(event_type=EventType.STATUS_CONFIRM).count() == 2
+
+
+def test_a_replayed_stop_does_not_undo_a_later_start():
+    from customers.models import Customer
+
+    customer = Customer.objects.create(external_id="STOP1", name="王芳", phone="+8613800138004")
+
+    assert inbound_sms_apply(from_number=customer.phone, body="TD", provider_message_id="SMstop") == "opted_out"
+    assert inbound_sms_apply(from_number=customer.phone, body="START", provider_message_id="SMstart") == "opted_in"
+    assert inbound_sms_apply(from_number=customer.phone, body="TD", provider_message_id="SMstop") is None
+
+    customer.refresh_from_db()
+    assert customer.sms_consent is True
+
+
+def test_subscribers_messages_and_codes_are_hidden_from_staff_who_may_not_see_subscribers(client):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory as Users
+
+    subscription = subscription_request(channel=Channel.SMS, address="+8613800138005", language="en", component_ids=[])
+    confirmation = _confirmation(subscription)
+    code = re.search(r"\d{6}", confirmation.body).group(0)
+    manager = Users(role=roles.INCIDENT_MANAGER, is_staff=True)
+    supervisor = Users(role=roles.SUPERVISOR, is_staff=True)
+    assert Group.objects.get(name=roles.SUPERVISOR).permissions.filter(codename="view_statussubscription").exists()
+
+    pages = {}
+    for user in (manager, supervisor):
+        client.force_login(user)
+        listing = client.get(reverse("admin:notifications_notification_changelist") + "?q=%2B8613800138005")
+        detail = client.get(reverse("admin:notifications_notification_change", args=[confirmation.pk]))
+        pages[user.pk] = (listing.content.decode(), detail.status_code, detail.content.decode())
+
+    manager_list, manager_detail_status, _ = pages[manager.pk]
+    supervisor_list, supervisor_detail_status, supervisor_detail = pages[supervisor.pk]
+    assert f"/{confirmation.pk}/change/" not in manager_list
+    assert manager_detail_status in (302, 404)  # not theirs to open
+    assert f"/{confirmation.pk}/change/" in supervisor_list
+    assert supervisor_detail_status == 200
+    assert "+8613800138005" in supervisor_detail
+    assert code not in supervisor_detail
