@@ -127,3 +127,22 @@ def test_production_warns_loudly_without_trusted_proxy_ips():
     assert without.returncode == 0, without.stderr
     assert "WARNING: DJANGO_ENV=production without TRUSTED_PROXY_IPS" in without.stderr
     assert "TRUSTED_PROXY_IPS" not in with_proxy.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"QUIET_HOURS_END": "24"}, "QUIET_HOURS_END must be at most 23, got 24"),
+        ({"NOTIFICATION_MAX_IN_FLIGHT": "0"}, "NOTIFICATION_MAX_IN_FLIGHT must be at least 1, got 0"),
+        ({"EMAIL_PROVIDER": "carrier-pigeon"}, "EMAIL_PROVIDER must be one of"),
+        (
+            {"EMAIL_PROVIDER": "postmark", "ANYMAIL_POSTMARK_SERVER_TOKEN": "x"},
+            "ANYMAIL_WEBHOOK_SECRET (user:password) must be set",
+        ),
+    ],
+)
+def test_notification_settings_out_of_range_stop_start_up_naming_the_variable(overrides, message):
+    result = load_settings(overrides)
+
+    assert result.returncode != 0
+    assert message in result.stderr
