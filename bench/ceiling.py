@@ -65,25 +65,22 @@ class Smtp:
 async def push(arguments: argparse.Namespace) -> None:
     import aiohttp
 
-    jobs: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
-    for index in range(max(arguments.sms, arguments.email)):
-        if index < arguments.sms:
-            jobs.put_nowait(("sms", arguments.first + index))
-        if index < arguments.email:
-            jobs.put_nowait(("email", arguments.first + index))
+    sms_jobs = list(range(arguments.first, arguments.first + arguments.sms))
+    email_jobs = list(range(arguments.first, arguments.first + arguments.email))
     content = _email(SMS_BODY * 4)
-    connections: asyncio.Queue[Smtp] = asyncio.Queue()
-    for _ in range(arguments.connections):
-        connections.put_nowait(await Smtp().open(arguments.smtp_port))
+    connections = [await Smtp().open(arguments.smtp_port) for _ in range(arguments.connections)]
     authorization = "Basic " + base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode()
     url = f"{arguments.twilio}/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
     connector = aiohttp.TCPConnector(limit=arguments.in_flight)
+    # The in-flight limit covers both channels; an email holds a slot only while one of
+    # the connections is sending it, never while it waits for one.
+    slots = asyncio.Semaphore(arguments.in_flight)
     async with aiohttp.ClientSession(connector=connector, headers={"Authorization": authorization}) as session:
 
-        async def slot() -> None:
-            while not jobs.empty():
-                channel, index = jobs.get_nowait()
-                if channel == "sms":
+        async def sms_sender() -> None:
+            while sms_jobs:
+                index = sms_jobs.pop()
+                async with slots:
                     form = {
                         "To": f"+86138{index:08d}",
                         "From": TWILIO_FROM,
@@ -93,14 +90,17 @@ async def push(arguments: argparse.Namespace) -> None:
                     async with session.post(url, data=form) as response:
                         await response.read()
                         assert response.status == 201, response.status
-                else:
-                    connection = await connections.get()
-                    try:
-                        await connection.send(f"c{index}@example.com", content)
-                    finally:
-                        connections.put_nowait(connection)
 
-        await asyncio.gather(*(slot() for _ in range(arguments.in_flight)))
+        async def email_sender(connection: Smtp) -> None:
+            while email_jobs:
+                index = email_jobs.pop()
+                async with slots:
+                    await connection.send(f"c{index}@example.com", content)
+
+        await asyncio.gather(
+            *(sms_sender() for _ in range(arguments.in_flight)),
+            *(email_sender(connection) for connection in connections),
+        )
 
 
 def main() -> None:

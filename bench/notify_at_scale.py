@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -151,11 +152,17 @@ def run_ours(arguments: argparse.Namespace, twilio: StandIn, smtp: StandIn) -> d
         time.sleep(1)
         sms, email = twilio.stats(), smtp.stats()
         accepted = int(sms["accepted"] + email["accepted"])
+        if os.environ.get("BENCH_TRACE"):
+            print(
+                f"  t+{time.time() - started:5.1f}s sms {int(sms['accepted']):6d} email {int(email['accepted']):6d}",
+                flush=True,
+            )
         if len(memory) < 10 and accepted >= (len(memory) + 1) * total / 10:
             memory.append(sum(rss_mib(child) for child in children_of(worker.pid)) / max(1, arguments.concurrency))
         if sms["unique"] >= arguments.customers and email["unique"] >= arguments.customers:
             break
     peak = [rss_mib(child, "VmHWM") for child in children_of(worker.pid)]
+    cpu = sum(cpu_seconds(child) for child in children_of(worker.pid))
     worker.terminate()
     worker.wait(timeout=60)
     log.close()
@@ -177,9 +184,17 @@ def run_ours(arguments: argparse.Namespace, twilio: StandIn, smtp: StandIn) -> d
         "smtp_connections": int(email["connections"]),
         "statuses": statuses,
         "peak_rss": peak,
+        "cpu": cpu,
         "memory": memory,
         "complete": accepted >= total,
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def models_count():  # type: ignore[no-untyped-def]
@@ -188,8 +203,9 @@ def models_count():  # type: ignore[no-untyped-def]
     return Count("id")
 
 
-def run_ceiling(arguments: argparse.Namespace, twilio: StandIn, smtp: StandIn) -> float:
+def run_ceiling(arguments: argparse.Namespace, twilio: StandIn, smtp: StandIn) -> tuple[float, float]:
     share = arguments.customers // arguments.concurrency
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
     clients = [
         subprocess.Popen(
@@ -220,9 +236,11 @@ def run_ceiling(arguments: argparse.Namespace, twilio: StandIn, smtp: StandIn) -
     for client in clients:
         if client.wait() != 0:
             raise RuntimeError("the ceiling client failed")
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     sms, email = twilio.stats(), smtp.stats()
     assert sms["unique"] == email["unique"] == arguments.customers, (sms, email)
-    return max(sms["last_accepted_at"], email["last_accepted_at"]) - started
+    return max(sms["last_accepted_at"], email["last_accepted_at"]) - started, cpu
 
 
 def main() -> None:
@@ -254,7 +272,7 @@ def main() -> None:
         ours = run_ours(arguments, twilio, smtp)
         twilio.reset()
         smtp.reset()
-        ceiling = run_ceiling(arguments, twilio, smtp)
+        ceiling, ceiling_cpu = run_ceiling(arguments, twilio, smtp)
     finally:
         twilio.stop()
         smtp.stop()
@@ -273,6 +291,8 @@ def main() -> None:
         f"  ratio ours/ceiling                             {ceiling / seconds:7.2f}   (goal ≥ 0.80; ≥ 500 msg/s)\n"
         f"  complete {ours['complete']}, accepted {ours['accepted']:,}, duplicates {ours['duplicates']}, "
         f"outbox {ours['statuses']}, SMTP connections opened {ours['smtp_connections']}\n"
+        f"  CPU per message: worker processes {float(ours['cpu']) / total * 1000:.2f} ms (PostgreSQL's not counted), "  # type: ignore[arg-type]
+        f"ceiling clients {ceiling_cpu / total * 1000:.2f} ms\n"
         f"  worker processes' peak RSS (MiB): {', '.join(f'{value:.0f}' for value in ours['peak_rss'])}; "  # type: ignore[attr-defined]
         f"average RSS every 10 %: {' / '.join(f'{value:.0f}' for value in ours['memory'])}"  # type: ignore[attr-defined]
     )

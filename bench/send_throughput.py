@@ -21,7 +21,9 @@ Prints both rates, the ratio, and the process's memory at each quarter.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import resource
 import subprocess
 import sys
@@ -79,6 +81,7 @@ def main() -> None:
     parser.add_argument("--message-delay", type=float, default=0.01)
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--profile", action="store_true", help="print where our path's main thread spends its time")
     arguments = parser.parse_args()
 
     twilio = StandIn("twilio", latency=arguments.latency)
@@ -100,12 +103,19 @@ def main() -> None:
         ids = rows(arguments.messages, arguments.channel)
         memory = [rss_mib()]
         quarter = max(1, len(ids) // 4)
+        profiler = cProfile.Profile() if arguments.profile else None
         started = time.perf_counter()
         for start in range(0, len(ids), quarter):
+            if profiler:
+                profiler.enable()
             results = notifications_send(ids=ids[start : start + quarter])
+            if profiler:
+                profiler.disable()
             assert set(results.values()) == {"sent"}, set(results.values())
             memory.append(rss_mib())
         ours = time.perf_counter() - started
+        if profiler:
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         stand_in = twilio if arguments.channel == "sms" else smtp
         assert stand_in.stats()["unique"] == len(ids)
         stand_in.reset()

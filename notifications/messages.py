@@ -60,7 +60,7 @@ def messages_render(notifications: Sequence[Notification]) -> None:
 
 
 def unsubscribe_url(customer_id: int, channel: str) -> str:
-    token = signing.dumps({"customer": customer_id, "channel": channel}, salt=UNSUBSCRIBE_SALT, compress=True)
+    token = signing.dumps({"customer": customer_id, "channel": channel}, salt=UNSUBSCRIBE_SALT)
     return settings.PUBLIC_BASE_URL + reverse("unsubscribe", args=[token])
 
 

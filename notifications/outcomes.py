@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -133,15 +134,42 @@ def outcomes_write(outcomes: list[Outcome]) -> set[int]:
             extra={"count": len(outcomes) - len(written)},
         )
     sids = [outcome.provider_message_id for outcome in outcomes if outcome.provider_message_id]
-    if sids:
-        _receipts_waiting_apply(sids)
+    if sids and _receipts_may_be_waiting():
+        receipts_waiting_apply(provider_message_ids=sids)
     return written
 
 
-def _receipts_waiting_apply(provider_message_ids: list[str]) -> None:
+# Receipts rarely come before their message's id is stored: whether any wait is
+# looked up at most once a second per process, not on every write; the sweeper
+# applies whatever waits for an id written meanwhile.
+_RECEIPTS_LOOKED_UP_EVERY_SECONDS = 1.0
+_receipts_looked_up = {"at": 0.0, "waiting": True}
+
+
+def _receipts_may_be_waiting() -> bool:
+    now = time.monotonic()
+    if now - _receipts_looked_up["at"] >= _RECEIPTS_LOOKED_UP_EVERY_SECONDS:
+        _receipts_looked_up.update(at=now, waiting=PendingReceipt.objects.exists())
+    return bool(_receipts_looked_up["waiting"])
+
+
+def receipts_waiting_note() -> None:
+    """A receipt was just kept in this process: the next write looks for it."""
+    _receipts_looked_up["waiting"] = True
+
+
+def receipts_waiting_apply(*, provider_message_ids: list[str] | None = None) -> int:
+    """Apply the kept receipts whose message now carries their provider id; returns how many."""
     from notifications.receipts import notification_receipt_apply
 
-    waiting = list(PendingReceipt.objects.filter(provider_message_id__in=provider_message_ids).order_by("pk"))
+    waiting_receipts = PendingReceipt.objects.order_by("pk")
+    if provider_message_ids is not None:
+        waiting_receipts = waiting_receipts.filter(provider_message_id__in=provider_message_ids)
+    else:
+        waiting_receipts = waiting_receipts.filter(
+            provider_message_id__in=Notification.objects.exclude(provider_message_id="").values("provider_message_id")
+        )
+    waiting = list(waiting_receipts[:1000])
     for receipt in waiting:
         notification_receipt_apply(
             provider_message_id=receipt.provider_message_id,
@@ -151,3 +179,4 @@ def _receipts_waiting_apply(provider_message_ids: list[str]) -> None:
         )
     if waiting:
         PendingReceipt.objects.filter(pk__in=[receipt.pk for receipt in waiting]).delete()
+    return len(waiting)

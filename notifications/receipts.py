@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from notifications.consent import address_opt_in, address_opt_out
 from notifications.models import Channel, InboundMessage, Notification, PendingReceipt, Status
+from notifications.outcomes import receipts_waiting_note
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def notification_receipt_apply(
         PendingReceipt.objects.create(
             provider_message_id=provider_message_id[:64], provider_status=provider_status, error_code=error_code[:20]
         )
+        receipts_waiting_note()
         logger.info("receipt kept until its message's id is stored", extra={"provider_status": provider_status})
     return bool(updated)
 

@@ -56,10 +56,17 @@ SEND_TASK = "notifications.tasks.send_notifications"
 # new task: well inside its 210 s soft time limit and the outbox lease, whatever
 # the SMS rate allows.
 TASK_BUDGET_SECONDS = 150
-# Outcomes are written once FLUSH_AT are waiting, or the oldest has waited this long: a
-# slot is free again only once its outcome is written, so writing often keeps them busy.
+# When outcomes are written (each write is a commit, a few milliseconds of fsync, so
+# the fewer the better): a slot is free again only once its outcome is written, so
+# when ready messages wait for the slots unwritten outcomes hold, write once FLUSH_AT
+# have come or the oldest has waited BLOCKED_FLUSH_SECONDS; otherwise at the latest
+# after FLUSH_AFTER_SECONDS, or when half the window is waiting.
 FLUSH_AT = 8
-FLUSH_AFTER_SECONDS = 0.005
+BLOCKED_FLUSH_SECONDS = 0.01
+FLUSH_AFTER_SECONDS = 0.05
+# Emails handed to each lane at once: one sending, the next ones waiting, so a lane
+# never idles while its last outcome goes back to be written.
+EMAIL_QUEUED_PER_LANE = 4
 
 
 @dataclass
@@ -73,11 +80,15 @@ class _Outgoing:
 class _Window:
     """Everything one call has between claiming and recording."""
 
-    todo: deque[int]
+    # Ids not claimed yet, per channel: each channel is claimed as it has room, so a
+    # slow one (email waiting on its lanes) never starves a fast one.
+    todo: dict[str, deque[int]]
     ready_email: deque[_Outgoing] = field(default_factory=deque)
     ready_sms: dict[str, deque[_Outgoing]] = field(default_factory=dict)
     ready: int = 0  # claimed, prepared, waiting for a slot (or a token)
+    ready_sms_count: int = 0
     in_flight: int = 0
+    email_in_flight: int = 0
     unrecorded: list[Outcome] = field(default_factory=list)
     oldest_unrecorded: float = 0.0
     tokens: dict[str, int] = field(default_factory=dict)
@@ -86,13 +97,24 @@ class _Window:
 
 
 class _Sender:
-    def __init__(self, ids: Iterable[int], *, deadline: float | None) -> None:
-        self.window = _Window(todo=deque(ids))
+    def __init__(self, ids: Iterable[int], *, deadline: float | None, take_more: bool = False) -> None:
+        wanted = list(ids)
+        todo: dict[str, deque[int]] = {Channel.SMS: deque(), Channel.EMAIL: deque()}
+        for notification_id, channel in (
+            Notification.objects.filter(pk__in=wanted).order_by("pk").values_list("pk", "channel")
+        ):
+            todo[channel].append(notification_id)
+        self.window = _Window(todo=todo)
+        self.results: dict[int, str] = dict.fromkeys(wanted, "skipped")
+        # Its own ids not finished yet; while there are, a channel that ran out of its
+        # own work takes more due work of that channel from the outbox (``take_more``).
+        self.own_left = {notification_id for queued in todo.values() for notification_id in queued}
+        self.take_more = take_more
         self.limit = settings.NOTIFICATION_MAX_IN_FLIGHT
         self.flush_at = max(1, min(FLUSH_AT, self.limit // 2))
         self.deadline = deadline
-        self.results: dict[int, str] = {}
         self.engine: Engine = engine()
+        self.email_slots = min(self.limit, EMAIL_QUEUED_PER_LANE * self.engine.email.size)
         self.sms_config = SmsConfig.from_settings()
 
     # --- the loop --------------------------------------------------------------------------
@@ -122,55 +144,92 @@ class _Sender:
 
     def _can_send_later(self) -> bool:
         window = self.window
-        return bool(window.ready or (window.todo and not self._out_of_time()))
+        return bool(window.ready or (any(window.todo.values()) and not self._out_of_time()))
 
     def _top_up(self) -> None:
+        window = self.window
         while self._free_slots() > 0:
-            if not self.window.ready:
-                if not self._claim_more():
-                    return
-                continue
             outgoing = self._next_outgoing()
-            if outgoing is None:
-                return  # SMS waiting for the rate limit
-            self._hand_over(outgoing)
-        # The window is full: prepare the next batch while it is out, so slots
-        # freed by the answers are refilled at once rather than after a claim.
-        if self.window.ready < self.limit:
-            self._claim_more()
-
-    def _claim_more(self) -> bool:
-        if not self.window.todo or self._out_of_time():
-            return False
-        self._claim()
-        return True
+            if outgoing is not None:
+                self._hand_over(outgoing)
+                continue
+            # Nothing can go: claim for a channel that could go now but has nothing ready
+            # (SMS held back by the rate limit are ready, and claim nothing more).
+            if not window.ready_email and window.email_in_flight < self.email_slots and self._claim(Channel.EMAIL):
+                continue
+            if not window.ready_sms_count and self._claim(Channel.SMS):
+                continue
+            return
+        # The window is full: prepare the next batch of each channel while it is out,
+        # so slots freed by the answers are refilled at once rather than after a claim.
+        if window.ready_sms_count < self.limit // 2:
+            self._claim(Channel.SMS)
+        if len(window.ready_email) < self.email_slots:
+            self._claim(Channel.EMAIL)
 
     def _wait(self) -> float:
+        """How long to wait for an answer before looking again: until the next write
+        falls due, or the rate limit hands out a token."""
+        now = time.monotonic()
         waits = [FLUSH_AFTER_SECONDS]
+        if self.window.unrecorded:
+            waits.append(self.window.oldest_unrecorded + self._flush_after() - now)
         if self.window.token_due:
-            waits.append(max(0.0, min(self.window.token_due.values()) - time.monotonic()))
-        return min(waits) if self.window.in_flight else max(0.001, min(waits))
+            waits.append(min(self.window.token_due.values()) - now)
+        wait = max(0.0, min(waits))
+        return wait if self.window.in_flight else max(0.001, wait)
+
+    def _blocked(self) -> bool:
+        """Ready messages wait for slots that unwritten outcomes hold."""
+        return self.window.ready > 0 and self._free_slots() <= 0
+
+    def _flush_after(self) -> float:
+        return BLOCKED_FLUSH_SECONDS if self._blocked() else FLUSH_AFTER_SECONDS
 
     def _flush_due(self) -> bool:
         unrecorded = self.window.unrecorded
         if not unrecorded:
             return False
         return (
-            len(unrecorded) >= self.flush_at
-            or self.window.in_flight == 0
-            or time.monotonic() - self.window.oldest_unrecorded >= FLUSH_AFTER_SECONDS
+            self.window.in_flight == 0
+            or len(unrecorded) >= self.limit // 2
+            or (self._blocked() and len(unrecorded) >= self.flush_at)
+            or time.monotonic() - self.window.oldest_unrecorded >= self._flush_after()
         )
 
     # --- claim and prepare -----------------------------------------------------------------
 
-    def _claim(self) -> None:
-        todo = self.window.todo
+    def _claim(self, channel: str) -> bool:
+        """Claim and prepare the next batch of ``channel``; ``False`` when there is none
+        left (or the time is up)."""
+        todo = self.window.todo[channel]
+        if self._out_of_time():
+            return False
+        if not todo:
+            return self._take_more(channel)
         ids = [todo.popleft() for _ in range(min(len(todo), max(self.limit, 16)))]
         claimed = notifications_claim(ids=ids)
-        for notification_id in ids:
-            self.results[notification_id] = "skipped"
+        self.own_left.difference_update(set(ids) - {notification.pk for notification in claimed})
+        if claimed:
+            self._prepare_batch(claimed)
+        return True
+
+    def _take_more(self, channel: str) -> bool:
+        """A task's channels finish at different speeds (SMS wait on the provider, email
+        on its lanes): while its own work goes on, the channel that ran dry takes the
+        next due rows of its kind from the outbox rather than idle. Other tasks then
+        find those rows taken and skip them."""
+        if not (self.take_more and self.own_left):
+            return False
+        claimed = notifications_claim(channel=channel, limit=self.limit)
         if not claimed:
-            return
+            return False
+        for notification in claimed:
+            self.results[notification.pk] = "skipped"
+        self._prepare_batch(claimed)
+        return True
+
+    def _prepare_batch(self, claimed: list[Notification]) -> None:
         now = timezone.now()
         bare = [notification for notification in claimed if not notification.body]
         if bare:
@@ -185,7 +244,7 @@ class _Sender:
                         self._done(_failed(notification, f"could not render the message: {_describe(error)}"))
         said_before = _sms_said_before([row for row in claimed if row.channel == Channel.SMS and row.body])
         for notification in claimed:
-            if notification.pk in self.results and self.results[notification.pk] != "skipped":
+            if self.results[notification.pk] != "skipped":
                 continue  # failed while rendering
             try:
                 self._prepare(notification, now, said_before)
@@ -220,6 +279,7 @@ class _Sender:
                 return
             sender = self.sms_config.sender_for(notification.recipient)
             self.window.ready_sms.setdefault(sender, deque()).append(_Outgoing(notification, sender=sender))
+            self.window.ready_sms_count += 1
         else:
             self.window.ready_email.append(_Outgoing(notification, email=build_email(notification)))
         self.window.ready += 1
@@ -231,7 +291,7 @@ class _Sender:
             waiting.extend(queued)
         self.window.ready_email.clear()
         self.window.ready_sms.clear()
-        self.window.ready = 0
+        self.window.ready = self.window.ready_sms_count = 0
         for outgoing in waiting:
             self._done(
                 Outcome.of(outgoing.notification, "left", status=Status.PENDING, queued_at=None, attempts_delta=-1)
@@ -240,8 +300,11 @@ class _Sender:
     # --- hand over and collect -------------------------------------------------------------
 
     def _next_outgoing(self) -> _Outgoing | None:
+        """The next message to hand over: email while its lanes have room, else an SMS
+        whose sender has a token. Email is capped at a few per lane, so it never holds
+        the slots that SMS, which wait on the provider, could use."""
         window = self.window
-        if window.ready_email:
+        if window.ready_email and window.email_in_flight < self.email_slots:
             window.ready -= 1
             return window.ready_email.popleft()
         now = time.monotonic()
@@ -259,6 +322,7 @@ class _Sender:
                 window.token_due.pop(sender, None)
             window.tokens[sender] -= 1
             window.ready -= 1
+            window.ready_sms_count -= 1
             return waiting.popleft()
         return None
 
@@ -279,6 +343,8 @@ class _Sender:
             self._done(_failure(notification, error))
             return
         self.window.in_flight += 1
+        if outgoing.email is not None:
+            self.window.email_in_flight += 1
         results = self.window.results
         future.add_done_callback(lambda done: results.put((outgoing, _result_of(done))))
 
@@ -290,6 +356,8 @@ class _Sender:
             return
         while True:
             window.in_flight -= 1
+            if outgoing.email is not None:
+                window.email_in_flight -= 1
             if isinstance(result, Sent):
                 self._done(
                     Outcome.of(
@@ -309,6 +377,7 @@ class _Sender:
                 return
 
     def _done(self, outcome: Outcome) -> None:
+        self.own_left.discard(outcome.notification.pk)
         if not self.window.unrecorded:
             self.window.oldest_unrecorded = time.monotonic()
         self.window.unrecorded.append(outcome)
@@ -432,8 +501,9 @@ def _sms_said_before(rows: list[Notification]) -> set[tuple[int, int, str]]:
 # --- the services --------------------------------------------------------------------------
 
 
-def notifications_claim(*, ids: list[int]) -> list[Notification]:
-    """Claim the due pending rows among ``ids`` for this caller, in one short transaction.
+def notifications_claim(*, ids: list[int] | None = None, channel: str = "", limit: int = 0) -> list[Notification]:
+    """Claim due pending rows for this caller, in one short transaction: those among
+    ``ids``, or (``channel`` and ``limit``) the next due ones of a channel in the whole outbox.
 
     ``SKIP LOCKED`` and the status condition mean each row is claimed by one
     caller only; the others get nothing for it. A claimed row forgets the
@@ -441,12 +511,13 @@ def notifications_claim(*, ids: list[int]) -> list[Notification]:
     cannot mark this one delivered.
     """
     now = timezone.now()
+    due = Notification.objects.select_for_update(skip_locked=True).filter(
+        status=Status.PENDING, next_attempt_at__lte=now
+    )
+    # Without ids: along the partial index of pending rows by due time.
+    due = due.filter(pk__in=ids) if ids is not None else due.filter(channel=channel).order_by("next_attempt_at")[:limit]
     with transaction.atomic():
-        claimable = list(
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=ids, status=Status.PENDING, next_attempt_at__lte=now)
-            .values_list("pk", flat=True)
-        )
+        claimable = list(due.values_list("pk", flat=True))
         if not claimable:
             return []
         Notification.objects.filter(pk__in=claimable).update(
@@ -463,18 +534,22 @@ def notifications_claim(*, ids: list[int]) -> list[Notification]:
     )
 
 
-def notifications_send(*, ids: list[int], deadline: float | None = None) -> dict[int, str]:
+def notifications_send(*, ids: list[int], deadline: float | None = None, take_more: bool = False) -> dict[int, str]:
     """Send the given messages that are still pending and due; returns each one's outcome.
 
     Safe to call any number of times, from any number of workers: only the
-    caller that claimed a row calls the provider for it. Outcomes: ``sent``,
+    caller that claimed a row calls the provider for it. With ``take_more`` a
+    channel that runs out of these ids while others remain takes due rows of its
+    kind from the outbox (they are in the result too). Outcomes: ``sent``,
     ``retry``, ``failed``, ``suppressed`` (consent, or nothing new to say),
     ``deferred`` (quiet hours), ``skipped`` (not claimable: done, not due, or
     another worker's), ``left`` (not reached before ``deadline``).
     """
-    results = _Sender(ids, deadline=deadline).run()
-    for notification_id in ids:
-        results.setdefault(notification_id, "left")  # never claimed: the deadline came first
+    sender = _Sender(ids, deadline=deadline, take_more=take_more)
+    results = sender.run()
+    for channel_todo in sender.window.todo.values():
+        for notification_id in channel_todo:
+            results[notification_id] = "left"  # never claimed: the deadline came first
     return results
 
 
@@ -485,7 +560,7 @@ def notification_send(*, notification_id: int) -> str:
 
 def notifications_send_task_run(*, ids: list[int]) -> dict[str, int]:
     """The send task's body: send within the task's budget, queue the rest as a new task."""
-    results = notifications_send(ids=ids, deadline=time.monotonic() + TASK_BUDGET_SECONDS)
+    results = notifications_send(ids=ids, deadline=time.monotonic() + TASK_BUDGET_SECONDS, take_more=True)
     left = [notification_id for notification_id, result in results.items() if result == "left"]
     if left:
         enqueue(SEND_TASK, left)

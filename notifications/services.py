@@ -13,6 +13,7 @@ Guarantees, and what gives them:
 
 from __future__ import annotations
 
+import itertools
 import logging
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from core.queue import enqueue
 from notifications.models import Notification, Status
+from notifications.outcomes import receipts_waiting_apply
 from notifications.receipts import pending_receipts_expire
 from notifications.sending import SEND_TASK
 
@@ -43,14 +45,15 @@ PENDING_RECEIPT_MAX_AGE = timedelta(days=1)
 def notifications_dispatch(*, pending: QuerySet[Notification], limit: int | None = None) -> int:
     """Queue the due pending rows of ``pending`` in chunks; returns how many were queued."""
     now = timezone.now()
-    ids = list(
+    rows = list(
         pending.filter(status=Status.PENDING, next_attempt_at__lte=now)
         # Queued longer ago than a lease and still pending: its task was lost
         # (a worker killed with messages prefetched, a broker restart).
         .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=now - settings.NOTIFICATION_LEASE))
         .order_by("id")
-        .values_list("id", flat=True)[:limit]
+        .values_list("id", "channel")[:limit]
     )
+    ids = _channels_interleaved(rows)
     queued = 0
     for start in range(0, len(ids), DISPATCH_CHUNK):
         chunk = ids[start : start + DISPATCH_CHUNK]
@@ -62,6 +65,18 @@ def notifications_dispatch(*, pending: QuerySet[Notification], limit: int | None
             break
         queued += len(chunk)
     return queued
+
+
+def _channels_interleaved(rows: list[tuple[int, str]]) -> list[int]:
+    """SMS and email taken in turn, so each task carries both: a worker's SMS wait on
+    the provider while its email lanes work, instead of one channel after the other."""
+    by_channel: dict[str, list[int]] = {}
+    for notification_id, channel in rows:
+        by_channel.setdefault(channel, []).append(notification_id)
+    interleaved = []
+    for group in itertools.zip_longest(*by_channel.values()):
+        interleaved.extend(notification_id for notification_id in group if notification_id is not None)
+    return interleaved
 
 
 def notifications_dispatch_event(
@@ -103,11 +118,12 @@ def notifications_sweep() -> dict[str, int]:
             last_error="lease expired: the sender stopped mid-send",
         )
     queued = notifications_dispatch(pending=Notification.objects.all(), limit=SWEEP_BATCH)
-    receipts = pending_receipts_expire(older_than=PENDING_RECEIPT_MAX_AGE)
+    receipts = receipts_waiting_apply()
+    pending_receipts_expire(older_than=PENDING_RECEIPT_MAX_AGE)
     if stranded or given_up or queued or receipts:
         logger.info(
             "notification sweep",
-            extra={"stranded": stranded, "given_up": given_up, "queued": queued, "receipts_dropped": receipts},
+            extra={"stranded": stranded, "given_up": given_up, "queued": queued, "receipts_applied": receipts},
         )
     return {"stranded": stranded, "given_up": given_up, "queued": queued}
 
