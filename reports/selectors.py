@@ -2,7 +2,8 @@
 
 Every function takes the rows to measure as a queryset, so the dashboard (a
 period, category and severity) and the post-incident report (one incident) read
-the same figures the same way. Percentiles are PostgreSQL's ``percentile_cont``;
+the same figures the same way. Percentiles are PostgreSQL's ``percentile_cont``
+(on the embedded SQLite, the same aggregate in Python: ``reports.aggregates``);
 nothing here loads rows into Python to count them.
 """
 
@@ -14,8 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
@@ -204,38 +204,25 @@ def customer_figures(*, incidents: QuerySet[Incident]) -> dict[str, Any]:
     }
 
 
-_LAST_FIRST_MESSAGE_SQL = """
-SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds),
-       max(seconds),
-       count(*)
-FROM (
-    SELECT date_part('epoch', max(first.sent_at) - incident.reported_at) AS seconds
-    FROM (
-        SELECT incident_id, customer_id, min(sent_at) AS sent_at
-        FROM notifications_notification
-        WHERE incident_id IN ({incidents}) AND sent_at IS NOT NULL AND customer_id IS NOT NULL
-        GROUP BY incident_id, customer_id
-    ) AS first
-    JOIN incidents_incident AS incident ON incident.id = first.incident_id
-    GROUP BY incident.id, incident.reported_at
-) AS per_incident
-"""
-
-
 def last_first_message(*, incidents: QuerySet[Incident]) -> dict[str, Any]:
     """Per incident, the time from its declaration until its last customer got their
     first message; median, p90 and maximum over the incidents, in seconds."""
-    incident_sql, params = incidents.values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(_LAST_FIRST_MESSAGE_SQL.format(incidents=incident_sql), params)
-        median, p90, longest, count = cursor.fetchone()
-    return {
-        "last_first_message_median": median,
-        "last_first_message_p90": p90,
-        "last_first_message_max": longest,
-        "incidents_with_messages": count,
-    }
+    # Each customer's first message, latest first: the top one is the incident's last customer's.
+    last_customer_first = (
+        Notification.objects.filter(incident=OuterRef("pk"), sent_at__isnull=False, customer__isnull=False)
+        .values("customer_id")
+        .annotate(first_sent_at=Min("sent_at"))
+        .order_by("-first_sent_at")
+        .values("first_sent_at")[:1]
+    )
+    # The percentiles read a subquery of one row per incident (the ORM wraps it), so each
+    # incident's messages are grouped once.
+    return incidents.annotate(seconds=Seconds(Subquery(last_customer_first), "reported_at")).aggregate(
+        last_first_message_median=Percentile("seconds", 0.5),
+        last_first_message_p90=Percentile("seconds", 0.9),
+        last_first_message_max=Max("seconds"),
+        incidents_with_messages=Count("seconds"),
+    )
 
 
 # --- complaints -----------------------------------------------------------------------------
@@ -306,6 +293,15 @@ def _roll_up(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 # --- compensation ---------------------------------------------------------------------------
 
 _ZERO = Decimal("0.00")
+_MONEY = ("cost", "redeemed_value")
+
+
+def _in_cents(row: dict[str, Any]) -> dict[str, Any]:
+    # SQLite keeps decimals as floating point and its sums come back unrounded
+    # (Decimal("20") or "15.2999…"); PostgreSQL's are exact. Both read as yuan and fen.
+    for name in _MONEY:
+        row[name] = row[name].quantize(_ZERO)
+    return row
 
 
 def coupon_figures(*, coupons: QuerySet[Coupon]) -> dict[str, Any]:
@@ -319,16 +315,22 @@ def coupon_figures(*, coupons: QuerySet[Coupon]) -> dict[str, Any]:
         "cost": Coalesce(Sum("value", filter=live), _ZERO),
         "redeemed_value": Coalesce(Sum("value", filter=Q(status=CouponStatus.REDEEMED)), _ZERO),
     }
-    totals = coupons.aggregate(**aggregates)
-    by_incident = list(coupons.values("incident_id").annotate(**aggregates).order_by("-cost", "incident_id"))
+    totals = _in_cents(coupons.aggregate(**aggregates))
+    by_incident = [
+        _in_cents(row)
+        for row in coupons.values("incident_id")
+        .annotate(**aggregates)
+        .order_by("-cost", F("incident_id").asc(nulls_last=True))
+    ]
     incidents = Incident.objects.in_bulk([row["incident_id"] for row in by_incident if row["incident_id"]])
     for row in by_incident:
         row["incident"] = incidents.get(row["incident_id"])
-    by_rule = list(
-        coupons.values("source", "value", "minimum_spend")
+    by_rule = [
+        _in_cents(row)
+        for row in coupons.values("source", "value", "minimum_spend")
         .annotate(**aggregates)
         .order_by("source", "-value", "minimum_spend")
-    )
+    ]
     return {**totals, "by_incident": by_incident, "by_rule": by_rule}
 
 
