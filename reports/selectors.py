@@ -15,7 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db import connection
+from django.db.models import Count, DateTimeField, F, FloatField, Min, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
@@ -204,25 +206,50 @@ def customer_figures(*, incidents: QuerySet[Incident]) -> dict[str, Any]:
     }
 
 
+# Each customer's first message (the ORM's query), the last of those per incident, then the
+# figures over the incidents: the ORM does not nest groupings, so the two outer levels are
+# SQL, with the expressions that differ between PostgreSQL and SQLite compiled by Django.
+_LAST_FIRST_MESSAGE_SQL = """
+SELECT {median}, {p90}, max(seconds), count(seconds)
+FROM (
+    SELECT {seconds} AS seconds
+    FROM ({firsts}) AS first
+    JOIN incidents_incident AS incident ON incident.id = first.incident_id
+    GROUP BY incident.id, incident.reported_at
+) AS per_incident
+"""
+
+
 def last_first_message(*, incidents: QuerySet[Incident]) -> dict[str, Any]:
     """Per incident, the time from its declaration until its last customer got their
     first message; median, p90 and maximum over the incidents, in seconds."""
-    # Each customer's first message, latest first: the top one is the incident's last customer's.
-    last_customer_first = (
-        Notification.objects.filter(incident=OuterRef("pk"), sent_at__isnull=False, customer__isnull=False)
-        .values("customer_id")
+    firsts = (
+        Notification.objects.filter(incident__in=incidents.values("pk"), sent_at__isnull=False, customer__isnull=False)
+        .values("incident_id", "customer_id")
         .annotate(first_sent_at=Min("sent_at"))
-        .order_by("-first_sent_at")
-        .values("first_sent_at")[:1]
+        .order_by()
     )
-    # The percentiles read a subquery of one row per incident (the ORM wraps it), so each
-    # incident's messages are grouped once.
-    return incidents.annotate(seconds=Seconds(Subquery(last_customer_first), "reported_at")).aggregate(
-        last_first_message_median=Percentile("seconds", 0.5),
-        last_first_message_p90=Percentile("seconds", 0.9),
-        last_first_message_max=Max("seconds"),
-        incidents_with_messages=Count("seconds"),
+    firsts_sql, params = firsts.query.sql_with_params()
+    compiler = Incident.objects.all().query.get_compiler(connection=connection)
+    seconds = Seconds(
+        RawSQL("max(first.first_sent_at)", (), DateTimeField()), RawSQL("incident.reported_at", (), DateTimeField())
     )
+    per_incident = RawSQL("seconds", (), FloatField())
+    sql = _LAST_FIRST_MESSAGE_SQL.format(
+        median=compiler.compile(Percentile(per_incident, 0.5))[0],
+        p90=compiler.compile(Percentile(per_incident, 0.9))[0],
+        seconds=compiler.compile(seconds)[0],
+        firsts=firsts_sql,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        median, p90, longest, count = cursor.fetchone()
+    return {
+        "last_first_message_median": median,
+        "last_first_message_p90": p90,
+        "last_first_message_max": longest,
+        "incidents_with_messages": count,
+    }
 
 
 # --- complaints -----------------------------------------------------------------------------
