@@ -54,6 +54,14 @@ def migrated() -> None:
     """Nothing but the migrations: a template database for ``run``."""
 
 
+def system_check() -> list[str]:
+    """What Django's system check warns about on this configuration, database checks included
+    (a constraint SQLite cannot hold is left out of its schema with only a warning)."""
+    from django.core import checks
+
+    return [str(message) for message in checks.run_checks(databases=["default"]) if message.is_serious(checks.WARNING)]
+
+
 def main(target: str) -> None:
     import django
     from django.core.management import call_command
