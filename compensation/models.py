@@ -114,11 +114,20 @@ class Redemption(models.Model):
     class Meta:
         verbose_name = _("redeem request")
         verbose_name_plural = _("redeem requests")
+        # Keys sent without a client (internal calls) share one space. Two partial indexes
+        # rather than NULLS NOT DISTINCT, which SQLite (the quick start) does not have:
+        # Django would leave the constraint out there altogether.
         constraints = [
-            # NULLS NOT DISTINCT: keys sent without a client (internal calls) share one space.
             models.UniqueConstraint(
-                fields=["client", "idempotency_key"], name="redemption_key_per_client", nulls_distinct=False
-            )
+                fields=["client", "idempotency_key"],
+                condition=models.Q(client__isnull=False),
+                name="redemption_key_per_client",
+            ),
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=models.Q(client__isnull=True),
+                name="redemption_key_without_client",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -13,6 +13,7 @@ from django.core.signals import request_finished
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
+from core.database import database_unreachable
 from core.logging import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -144,7 +145,8 @@ class DatabaseUnavailableMiddleware:
     """A database that cannot be reached gives a 503 that says so, never a 500.
 
     Pages get the portal's "temporarily unavailable" page, the API a JSON body;
-    both ask the client to retry in a minute. Other errors pass through.
+    both ask the client to retry in a minute. Any other error, a wrong query
+    included, passes through: a 500, logged with its traceback and counted.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -154,11 +156,10 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        from django.db import InterfaceError, OperationalError
         from django.http import JsonResponse
         from django.shortcuts import render
 
-        if not isinstance(exception, OperationalError | InterfaceError):
+        if not database_unreachable(exception):
             return None
         logger.error("database unavailable", extra={"path": request.path, "error": str(exception)[:200]})
         if request.path.startswith("/api/"):

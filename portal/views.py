@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.database import database_unreachable
 from core.ratelimit import client_key, proof_attempt_refused, proof_failure_record, rate_limited
 from incidents.models import OPEN_STATUSES, Incident, Visibility
 from portal.forms import CodeForm, LookupForm, SubscribeForm
@@ -47,7 +48,9 @@ def track(request: HttpRequest) -> HttpResponse:
             return too_many_attempts(request, "portal/track.html", context, wait)
         try:
             parcel = parcel_for_customer(tracking_number=data["tracking_number"], phone_last4=data["phone_last4"])
-        except DatabaseError:
+        except DatabaseError as error:
+            if not database_unreachable(error):
+                raise
             logger.exception("parcel lookup unavailable")
             return render(request, "portal/track.html", {**context, "unavailable": True}, status=503)
         if parcel is None:

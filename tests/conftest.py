@@ -242,3 +242,13 @@ def broker_unreachable():
         yield
     finally:
         point_at(original)
+
+
+@pytest.fixture(scope="session")
+def quickstart_database(tmp_path_factory) -> Path:
+    """A migrated database of the quick-start configuration (SQLite), to copy for each run."""
+    from tests import quickstart
+
+    var_dir = tmp_path_factory.mktemp("quickstart-template")
+    quickstart.run("tests.quickstart:migrated", var_dir=var_dir)
+    return var_dir / quickstart.DATABASE_FILE
