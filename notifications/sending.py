@@ -37,10 +37,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.database import database_unreachable
 from core.queue import enqueue, enqueue_on_commit
 from notifications.messages import build_email, messages_render
 from notifications.models import Channel, EventType, Notification, Status
@@ -387,11 +388,37 @@ class _Sender:
         outcomes, self.window.unrecorded = self.window.unrecorded, []
         if not outcomes:
             return
-        outcomes_write(outcomes)
+        _write_through_an_outage(outcomes)
         retries = [outcome for outcome in outcomes if outcome.retry_in is not None]
         if retries:
             ids = [outcome.notification.pk for outcome in retries]
             enqueue_on_commit(SEND_TASK, ids, countdown=max(outcome.retry_in or 0 for outcome in retries))
+
+
+# A database that went away (restarting, failing over) is waited for this long
+# before the outcomes are given up: written late, they are not sent again; given
+# up, the sweeper frees their rows after the lease and they go out twice.
+OUTAGE_WAIT_SECONDS = 60
+
+
+def _write_through_an_outage(outcomes: list[Outcome]) -> None:
+    """Write the outcomes, waiting (with a fresh connection each try) while the database cannot be reached."""
+    deadline = time.monotonic() + OUTAGE_WAIT_SECONDS
+    pause = 0.25
+    while True:
+        try:
+            outcomes_write(outcomes)
+            return
+        except DatabaseError as error:
+            if not database_unreachable(error) or time.monotonic() + pause > deadline:
+                raise
+            logger.warning(
+                "database unreachable; outcomes held until it is back",
+                extra={"count": len(outcomes), "error": type(error).__name__},
+            )
+            connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def _result_of(future: Future[Sent]) -> Sent | BaseException:
