@@ -166,6 +166,12 @@ class ReplyDeadline(models.Model):
     due_at = models.DateTimeField(_("due"))
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
     met = models.BooleanField(_("met"), null=True, blank=True)
+    # The reply that answered it, and when its messages were seen to reach the customer
+    # (or all to fail: then the deadline counts as missed after all).
+    reply = models.ForeignKey(
+        "complaints.ComplaintMessage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    delivery_checked_at = models.DateTimeField(_("reply's delivery checked"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("reminder sent"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated and recorded as breach"), null=True, blank=True)
 
@@ -182,6 +188,12 @@ class ReplyDeadline(models.Model):
         indexes = [
             # The sweep's whole working set: unanswered deadlines by due time.
             models.Index(fields=["due_at"], condition=models.Q(answered_at__isnull=True), name="deadline_open_due"),
+            # Replies in time whose messages are still on their way.
+            models.Index(
+                fields=["answered_at"],
+                condition=models.Q(met=True, delivery_checked_at__isnull=True),
+                name="deadline_reply_unchecked",
+            ),
         ]
 
     def __str__(self) -> str:

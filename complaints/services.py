@@ -23,6 +23,8 @@ from complaints.models import Complaint, ComplaintMessage, ComplaintStatus, Mess
 from core.errors import ConflictError, DomainError
 from core.roles import CUSTOMER_SERVICE_AGENT, SUPERVISOR
 from customers.models import Customer
+from notifications.models import FINAL_STATUSES, Notification
+from notifications.models import Status as NotificationStatus
 from notifications.outbox import EventKey, customer_message, staff_alert
 from orders.models import Order
 
@@ -177,8 +179,8 @@ def complaint_reply(
         if internal:
             return message
         for deadline in complaint.deadlines.select_for_update().filter(answered_at__isnull=True):
-            deadline.answered_at, deadline.met = now, now <= deadline.due_at
-            deadline.save(update_fields=["answered_at", "met"])
+            deadline.answered_at, deadline.met, deadline.reply = now, now <= deadline.due_at, message
+            deadline.save(update_fields=["answered_at", "met", "reply"])
         complaint.reply_due_at = None
         complaint.first_response_at = complaint.first_response_at or now
         if complaint.assignee_id is None:
@@ -247,7 +249,54 @@ def complaint_deadlines_sweep(*, now: datetime | None = None) -> dict[str, int]:
         totals["reminded"] += batch["reminded"]
         totals["escalated"] += batch["escalated"]
         if batch["reminded"] < SWEEP_BATCH and batch["escalated"] < SWEEP_BATCH:
-            return totals
+            break
+    totals["undelivered"] = complaint_replies_delivery_check(now=now)
+    return totals
+
+
+def complaint_replies_delivery_check(*, now: datetime | None = None) -> int:
+    """A reply in time counts only once it reached the customer on some channel.
+
+    For replies answered in time whose messages have all ended, without one sent or
+    delivered (SMS failed, no email address), the deadline becomes missed, the
+    complaint is flagged and the supervisors hear of it. Replies with a message that
+    got through are marked checked and never looked at again. Returns how many missed.
+    """
+    now = now or timezone.now()
+    unchecked = list(
+        ReplyDeadline.objects.filter(met=True, delivery_checked_at__isnull=True, reply__isnull=False)
+        .select_related("complaint")
+        .order_by("answered_at")[:SWEEP_BATCH]
+    )
+    if not unchecked:
+        return 0
+    keys = {EventKey.complaint_reply(deadline.reply_id): deadline for deadline in unchecked}
+    statuses: dict[str, set[str]] = {}
+    for event_key, status in Notification.objects.filter(event_key__in=list(keys)).values_list("event_key", "status"):
+        statuses.setdefault(event_key, set()).add(status)
+    reached, missed = [], []
+    for event_key, deadline in keys.items():
+        seen = statuses.get(event_key, set())
+        if seen & {NotificationStatus.SENT, NotificationStatus.DELIVERED}:
+            reached.append(deadline.pk)
+        elif seen and seen <= set(FINAL_STATUSES):
+            missed.append(deadline)
+    with transaction.atomic():
+        ReplyDeadline.objects.filter(pk__in=reached).update(delivery_checked_at=now)
+        if missed:
+            ReplyDeadline.objects.filter(pk__in=[deadline.pk for deadline in missed]).update(
+                met=False, delivery_checked_at=now
+            )
+            Complaint.objects.filter(pk__in=[deadline.complaint_id for deadline in missed]).update(escalated=True)
+            _tell(
+                _staff(SUPERVISOR),
+                "undelivered",
+                "投诉回复未送达客户 / replies that did not reach the customer",
+                missed,
+                now,
+            )
+            logger.warning("complaint replies did not reach the customer", extra={"count": len(missed)})
+    return len(missed)
 
 
 def _sweep_batch(now: datetime) -> dict[str, int]:

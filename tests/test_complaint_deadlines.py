@@ -20,6 +20,7 @@ from complaints.services import (
     complaint_resolve,
 )
 from core import roles
+from devtools.fake_twilio import Reply
 from incidents.linking import LinkCriteria, incident_link_orders
 from notifications.models import Notification
 from tests.concurrency import run_together
@@ -178,11 +179,31 @@ def test_reminder_four_hours_before_then_escalation_at_the_deadline_each_once(
     complaint_assign(complaint_id=complaint.pk, assignee=agent, actor=agent)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        assert complaint_deadlines_sweep(now=FILED + timedelta(hours=19)) == {"reminded": 0, "escalated": 0}
-        assert complaint_deadlines_sweep(now=FILED + timedelta(hours=20, minutes=1)) == {"reminded": 1, "escalated": 0}
-        assert complaint_deadlines_sweep(now=FILED + timedelta(hours=21)) == {"reminded": 0, "escalated": 0}
-        assert complaint_deadlines_sweep(now=FILED + timedelta(hours=24)) == {"reminded": 0, "escalated": 1}
-        assert complaint_deadlines_sweep(now=FILED + timedelta(hours=30)) == {"reminded": 0, "escalated": 0}
+        assert complaint_deadlines_sweep(now=FILED + timedelta(hours=19)) == {
+            "reminded": 0,
+            "escalated": 0,
+            "undelivered": 0,
+        }
+        assert complaint_deadlines_sweep(now=FILED + timedelta(hours=20, minutes=1)) == {
+            "reminded": 1,
+            "escalated": 0,
+            "undelivered": 0,
+        }
+        assert complaint_deadlines_sweep(now=FILED + timedelta(hours=21)) == {
+            "reminded": 0,
+            "escalated": 0,
+            "undelivered": 0,
+        }
+        assert complaint_deadlines_sweep(now=FILED + timedelta(hours=24)) == {
+            "reminded": 0,
+            "escalated": 1,
+            "undelivered": 0,
+        }
+        assert complaint_deadlines_sweep(now=FILED + timedelta(hours=30)) == {
+            "reminded": 0,
+            "escalated": 0,
+            "undelivered": 0,
+        }
 
     assert len(callbacks) == 2
     alerts = Notification.objects.filter(event_type="staff_alert").order_by("pk")
@@ -198,7 +219,11 @@ def test_reminder_four_hours_before_then_escalation_at_the_deadline_each_once(
 def test_answered_complaints_are_neither_reminded_nor_escalated(complaint, agent):
     complaint_reply(complaint_id=complaint.pk, actor=agent, body="已处理", now=FILED + timedelta(hours=1))
 
-    assert complaint_deadlines_sweep(now=FILED + timedelta(hours=48)) == {"reminded": 0, "escalated": 0}
+    assert complaint_deadlines_sweep(now=FILED + timedelta(hours=48)) == {
+        "reminded": 0,
+        "escalated": 0,
+        "undelivered": 0,
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -234,3 +259,49 @@ def test_a_customer_chasing_an_overdue_complaint_leaves_it_escalated(complaint):
     complaint_customer_message(complaint_id=complaint.pk, body="还没人回复吗？", now=FILED + timedelta(hours=26))
 
     assert Complaint.objects.get(pk=complaint.pk).escalated is True
+
+
+def test_a_reply_that_reached_the_customer_on_no_channel_is_not_a_reply_in_time(complaint, agent, providers):
+    from notifications.models import Status
+    from tests.outbox import outbox_deliver
+
+    twilio, _smtp = providers
+    UserFactory(role=roles.SUPERVISOR, email="boss@example.com")
+    customer = complaint.customer
+    type(customer).objects.filter(pk=customer.pk).update(email="")  # no email to fall back on
+    outbox_deliver()  # the filing's confirmation
+    twilio.script(customer.phone, Reply(status=400, code=21211))  # and the number has gone dead
+    message = complaint_reply(complaint_id=complaint.pk, actor=agent, body="已为您加急", now=FILED + timedelta(hours=2))
+    outbox_deliver()
+
+    result = complaint_deadlines_sweep(now=FILED + timedelta(hours=3))
+
+    deadline = complaint.deadlines.get()
+    assert set(
+        Notification.objects.filter(event_key=f"complaint-reply:{message.pk}").values_list("status", flat=True)
+    ) <= {
+        Status.FAILED,
+        Status.SUPPRESSED,
+    }
+    assert result["undelivered"] == 1
+    assert (deadline.met, deadline.delivery_checked_at is not None) == (False, True)
+    assert Complaint.objects.get(pk=complaint.pk).escalated is True
+    assert Notification.objects.filter(
+        event_key__startswith="staff:complaint-undelivered", recipient="boss@example.com"
+    ).exists()
+
+
+def test_a_reply_that_reached_the_customer_by_email_still_counts_when_the_sms_failed(complaint, agent, providers):
+    from tests.outbox import outbox_deliver
+
+    twilio, _smtp = providers
+    outbox_deliver()
+    twilio.script(complaint.customer.phone, Reply(status=400, code=21211))
+    complaint_reply(complaint_id=complaint.pk, actor=agent, body="已为您加急", now=FILED + timedelta(hours=2))
+    outbox_deliver()
+
+    result = complaint_deadlines_sweep(now=FILED + timedelta(hours=3))
+
+    deadline = complaint.deadlines.get()
+    assert result["undelivered"] == 0
+    assert (deadline.met, deadline.delivery_checked_at is not None) == (True, True)
