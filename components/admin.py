@@ -35,7 +35,7 @@ class ServiceComponentAdmin(admin.ModelAdmin):
     list_select_related = ["group"]
     list_editable = ["position", "is_public"]
     search_fields = ["name_zh", "name_en"]
-    readonly_fields = ["status", "status_changed_at"]
+    readonly_fields = ["status", "status_changed_at", "monitoring_status"]
     inlines = [StatusChangeInline]
 
 

@@ -70,6 +70,15 @@ class ServiceComponent(Bilingual, models.Model):
         _("status"), max_length=24, choices=ComponentStatus.choices, default=ComponentStatus.OPERATIONAL, editable=False
     )
     status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True, editable=False)
+    # What monitoring's firing alerts say (operational when none fire); one of the inputs
+    # of ``status``, beside open public incidents and maintenance.
+    monitoring_status = models.CharField(
+        _("status by monitoring"),
+        max_length=24,
+        choices=ComponentStatus.choices,
+        default=ComponentStatus.OPERATIONAL,
+        editable=False,
+    )
 
     class Meta:
         verbose_name = _("service component")

@@ -21,7 +21,11 @@ def _worst(statuses: Iterable[str]) -> str:
 
 
 def component_statuses_recompute(*, component_ids: Iterable[int], reason: str = "") -> list[int]:
-    """Set each component to the worst of its open incidents' impacts and active maintenance.
+    """Set each component to the worst of its open incidents' impacts, active maintenance
+    and what monitoring says (``monitoring_status``).
+
+    Maintenance silences monitoring: alerts that fire while the work is under way are
+    expected, and the status page says "under maintenance", not "outage".
 
     Logs every change in ``ComponentStatusChange``. Idempotent: a component
     already in the right state is left alone and logs nothing. Returns the ids
@@ -46,6 +50,8 @@ def component_statuses_recompute(*, component_ids: Iterable[int], reason: str = 
             candidates = list(impacts.get(component.pk, []))
             if component.pk in in_maintenance:
                 candidates.append(ComponentStatus.UNDER_MAINTENANCE)
+            else:
+                candidates.append(component.monitoring_status)
             wanted = _worst(candidates)
             if wanted == component.status:
                 continue
@@ -56,6 +62,19 @@ def component_statuses_recompute(*, component_ids: Iterable[int], reason: str = 
             component.save(update_fields=["status", "status_changed_at"])
             changed.append(component.pk)
     return changed
+
+
+def component_monitoring_status_set(*, component_id: int, status: str, reason: str) -> bool:
+    """Record what monitoring says about the component and recompute its status.
+
+    Idempotent: the same status again writes nothing. Returns whether the public
+    status changed. Call inside the transaction that recorded the alerts.
+    """
+    with transaction.atomic():
+        ServiceComponent.objects.filter(pk=component_id).exclude(monitoring_status=status).update(
+            monitoring_status=status
+        )
+        return bool(component_statuses_recompute(component_ids=[component_id], reason=reason))
 
 
 def maintenances_advance(*, now=None) -> dict[str, int]:  # type: ignore[no-untyped-def]
