@@ -277,6 +277,7 @@ class UpdateKind(models.TextChoices):
     TARGET = "target", _("Target alert")
     ORDERS = "orders", _("Affected orders")
     PUBLISHED = "published", _("Published")
+    ALERT = "alert", _("Monitoring alert")
 
 
 class IncidentUpdate(models.Model):

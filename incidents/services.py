@@ -97,6 +97,37 @@ def incident_declare(
     category: IncidentCategory,
     title_zh: str,
     severity: int,
+    publish: bool | None = None,
+    **details: Any,
+) -> Incident:
+    """Open an incident as ``actor``, who must hold the permission to declare.
+
+    Published at once (a public row, the status page) unless ``publish`` is false;
+    a client system without the command permission (the order system) always opens
+    it internal, for a person to publish. ``details`` are ``incident_open``'s.
+    """
+    if not actor.has_perm(DECLARE_PERMISSION):
+        raise PermissionDenied(_("You may not declare incidents."))
+    may_publish = actor.has_perm(MANAGE_PERMISSION)
+    if publish and not may_publish:
+        raise PermissionDenied(_("Incidents you open stay internal until a person publishes them."))
+    return incident_open(
+        opened_by=actor,
+        category=category,
+        title_zh=title_zh,
+        severity=severity,
+        publish=may_publish if publish is None else publish,
+        **details,
+    )
+
+
+def incident_open(
+    *,
+    opened_by: AbstractBaseUser,
+    category: IncidentCategory,
+    title_zh: str,
+    severity: int,
+    publish: bool,
     title_en: str = "",
     summary_zh: str = "",
     summary_en: str = "",
@@ -108,22 +139,14 @@ def incident_declare(
     recovery_target: timedelta | None = None,
     component_impacts: Mapping[int, str] | None = None,
     notify_customers: bool = True,
-    publish: bool | None = None,
 ) -> Incident:
-    """Open an incident with its targets, components and a "declared" row.
+    """Open an incident with its targets, components and a "declared" row, without
+    asking who may: the caller has decided (``incident_declare`` by the actor's
+    permissions, monitoring by an alert rule staff configured).
 
-    Published at once (a public row, the status page) unless ``publish`` is false;
-    a client system without the command permission (monitoring, the order system)
-    always opens it internal, for a person to publish. Targets default to the
-    category's and fall due counted from the report; atomic: the incident, its
-    components' statuses and the timeline row commit together.
+    Targets default to the category's and fall due counted from the report; atomic:
+    the incident, its components' statuses and the timeline row commit together.
     """
-    if not actor.has_perm(DECLARE_PERMISSION):
-        raise PermissionDenied(_("You may not declare incidents."))
-    may_publish = actor.has_perm(MANAGE_PERMISSION)
-    if publish and not may_publish:
-        raise PermissionDenied(_("Incidents you open stay internal until a person publishes them."))
-    publish = may_publish if publish is None else publish
     now = timezone.now()
     response_target = response_target if response_target is not None else category.response_target
     recovery_target = recovery_target if recovery_target is not None else category.recovery_target
@@ -145,7 +168,7 @@ def incident_declare(
             recovery_target=recovery_target,
             response_due_at=now + response_target if response_target is not None else None,
             recovery_due_at=now + recovery_target if recovery_target is not None else None,
-            created_by=actor,
+            created_by=opened_by,
         )
         if component_impacts:
             _set_component_impacts(incident, component_impacts)
@@ -153,7 +176,7 @@ def incident_declare(
             incident=incident,
             kind=UpdateKind.DECLARED,
             visibility=Visibility.PUBLIC,
-            author=actor,
+            author=opened_by,
             body_zh=summary_zh or title_zh,
             body_en=summary_en or title_en,
             notify_customers=notify_customers,
@@ -308,6 +331,20 @@ def _stamp_milestones(incident: Incident, action: str) -> None:
     elif action == "reopen":
         incident.resolved_at = None
         incident.recovery_met = False if incident.recovery_due_at and now > incident.recovery_due_at else None
+
+
+def incident_note_alert(*, incident_id: int, author: AbstractBaseUser | None, body_zh: str, body_en: str) -> None:
+    """An internal timeline row about monitoring's alerts (fired, resolved): staff read it
+    on the desk; it changes nothing else and reaches no one outside. Monitoring writes
+    it on the incidents its alerts belong to, whoever runs them."""
+    _timeline(
+        incident=Incident.objects.get(pk=incident_id),
+        kind=UpdateKind.ALERT,
+        visibility=Visibility.INTERNAL,
+        author=author,
+        body_zh=body_zh,
+        body_en=body_en,
+    )
 
 
 _UNSET: Any = object()
