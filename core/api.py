@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
@@ -75,6 +75,20 @@ def report_or_field_errors(*, component_name: str, report: type[serializers.Seri
         ),
         description=description,
     )
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """The bearer form of the API token, under its own name (the ``Token`` form is ``tokenAuth``)."""
+
+    target_class = "core.authentication.BearerApiTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token as `Authorization: Bearer <key>` (Alertmanager, Grafana).",
+        }
 
 
 class TextSlugRelatedField(serializers.SlugRelatedField):

@@ -25,3 +25,10 @@ class ApiTokenAuthentication(TokenAuthentication):
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
         api_token_use_record(token=token)
         return token.user, token
+
+
+class BearerApiTokenAuthentication(ApiTokenAuthentication):
+    """``Authorization: Bearer <key>``: the same tokens, in the scheme Alertmanager's
+    ``http_config.authorization`` and Grafana's webhook contact point send."""
+
+    keyword = "Bearer"

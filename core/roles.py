@@ -12,6 +12,7 @@ CUSTOMER_SERVICE_AGENT = "Customer service agent"
 INCIDENT_MANAGER = "Incident manager"
 SUPERVISOR = "Supervisor"
 INTEGRATION = "Integration (API client)"
+MONITORING = "Monitoring (alert source)"
 
 _VIEW_PARCELS = [
     "customers.view_customer",
@@ -74,6 +75,14 @@ _COMMAND_INCIDENTS = [
     "components.change_maintenance",
     "components.change_servicecomponent",
     *_REVIEW_INCIDENTS,
+    # What monitoring's alerts do (rules) and what arrived; a rule that declares
+    # public incidents needs a supervisor (monitoring.declare_from_alerts).
+    "monitoring.view_alertrule",
+    "monitoring.add_alertrule",
+    "monitoring.change_alertrule",
+    "monitoring.delete_alertrule",
+    "monitoring.view_alert",
+    "monitoring.view_alertreceipt",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -121,13 +130,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.change_customer",
         "orders.change_order",
         "core.view_workerheartbeat",
+        "monitoring.declare_from_alerts",
     ],
-    # The order system, TMS/WMS and monitoring push data through the API.
+    # The order system, TMS/WMS and the shop push data through the API.
     INTEGRATION: [
         *_VIEW_PARCELS,
         *_VIEW_INCIDENTS,
-        # Monitoring opens incidents from alerts (internal until a person publishes them)
-        # and links the parcels it knows; it never posts updates nor moves a person's incident.
+        # A client system opens incidents (internal until a person publishes them) and
+        # links the parcels it knows; it never posts updates nor moves a person's incident.
         "incidents.add_incident",
         "incidents.link_orders",
         "customers.add_customer",
@@ -139,6 +149,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "compensation.view_coupon",
         "compensation.change_coupon",
     ],
+    # Alertmanager, Grafana: its token posts alerts and can do nothing else; what an
+    # alert does (status, draft or public incident) is the rules staff wrote.
+    MONITORING: ["monitoring.receive_alerts"],
 }
 
 
