@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "complaints",
     "compensation",
     "reports",
+    "monitoring",
     "portal",
 ]
 
@@ -339,6 +340,8 @@ SPECTACULAR_SETTINGS = {
         "ComponentStatusEnum": "components.models.ComponentStatus",
         "AffectedReasonEnum": "incidents.models.AffectedReason",
         "ComplaintReasonEnum": "complaints.models.Reason",
+        "AlertStatusEnum": "monitoring.models.AlertStatus",
+        "AlertOutcomeEnum": "monitoring.models.Outcome",
     },
 }
 # A client system (token) may link by criteria at most this share of all parcels at
@@ -347,6 +350,10 @@ INTEGRATION_LINK_MAX_PERCENT = env.int("INTEGRATION_LINK_MAX_PERCENT", 5, minimu
 # Largest batch the order-ingest endpoint accepts; the whole batch is validated
 # and written in one transaction, so this bounds request memory and lock time.
 ORDER_INGEST_MAX_BATCH = env.int("ORDER_INGEST_MAX_BATCH", 1000, minimum=1)
+# Monitoring's alert deliveries: a body above this is refused unread (413), and a
+# delivery of more alerts is refused whole (400; Alertmanager's max_alerts keeps it under).
+ALERTS_MAX_BODY_BYTES = env.int("ALERTS_MAX_BODY_BYTES", 1_048_576, minimum=1024)
+ALERTS_MAX_PER_REQUEST = env.int("ALERTS_MAX_PER_REQUEST", 500, minimum=1, maximum=10_000)
 
 # --- Integrations (off unless configured) ---------------------------------------
 EMAIL_HOST = env.str("EMAIL_HOST")

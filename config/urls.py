@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("incidents.api_urls")),
     path("", include("complaints.api_urls")),
     path("", include("compensation.api_urls")),
+    path("", include("monitoring.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -1,0 +1,383 @@
+"""Alerts in: each delivery moves component statuses and opens or notes incidents.
+
+What a delivery does, per alert:
+
+1. It is recorded: its state row (one per source and fingerprint) and a receipt.
+2. The first active rule whose matchers match its labels says which component it
+   counts for and how badly (its severity label); no rule, and it is ignored.
+3. A component's monitoring status is the worst impact among its firing alerts,
+   so a repeated firing alert changes nothing and a resolved one takes its part away.
+4. Newly firing alerts of a rule that opens incidents join the component's open
+   incident (one per component, whoever runs it) or open one: internal for a person
+   to publish, or public when a supervisor marked the rule so. A resolved alert adds
+   an internal row to its incident; it never resolves an incident.
+
+Each component is its own transaction, so a delivery that fails part-way (the sender
+retries on a 5xx) finds the components it finished unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from components.services import component_monitoring_status_set
+from incidents.services import incident_note_alert, incident_open
+from monitoring import wording
+from monitoring.models import (
+    ACTION_STRENGTH,
+    DECLARE_PERMISSION,
+    RECEIVE_PERMISSION,
+    Alert,
+    AlertReceipt,
+    AlertRule,
+    AlertStatus,
+    Outcome,
+    RuleAction,
+)
+from monitoring.selectors import firing_impact, open_incident_for_component, rule_matching, rules_in_order
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IncomingAlert:
+    fingerprint: str
+    status: str
+    labels: dict[str, str]
+    annotations: dict[str, str] = field(default_factory=dict)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    generator_url: str = ""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One POST from a monitoring system: its alerts and where they came from."""
+
+    source: str
+    alerts: list[IncomingAlert]
+    group_key: str = ""
+    receiver: str = ""
+
+
+@dataclass
+class AlertResult:
+    fingerprint: str
+    alertname: str
+    status: str
+    outcome: str
+    detail: str
+    component: int | None = None
+    incident: int | None = None
+
+
+def alerts_receive(*, delivery: Delivery, actor: AbstractBaseUser) -> list[AlertResult]:
+    """Record and apply a delivery; one result per alert, in the delivery's order.
+
+    Idempotent: the same delivery again answers "nothing changed" for each alert and
+    writes only its receipts. Safe under concurrent deliveries (one at a time per
+    component); an alert listed twice in one delivery counts once, as its last entry.
+    """
+    if not actor.has_perm(RECEIVE_PERMISSION):
+        raise PermissionDenied(_("You may not post monitoring alerts."))
+    now = timezone.now()
+    incoming = {alert.fingerprint: alert for alert in delivery.alerts}
+    _insert_unseen(delivery.source, incoming.values(), now)
+    rules = rules_in_order()
+    matched = {fingerprint: rule_matching(rules, alert.labels) for fingerprint, alert in incoming.items()}
+    counted_for = dict(
+        Alert.objects.filter(source=delivery.source, fingerprint__in=list(incoming)).values_list(
+            "fingerprint", "component_id"
+        )
+    )
+    # Grouped by the component an alert counts for now, or counted for until now.
+    groups: dict[int | None, list[str]] = defaultdict(list)
+    for fingerprint, rule in matched.items():
+        groups[rule.component_id if rule else counted_for.get(fingerprint)].append(fingerprint)
+    results: dict[str, AlertResult] = {}
+    for component_id in sorted(groups, key=lambda key: (key is None, key or 0)):
+        fingerprints = groups[component_id]
+        with transaction.atomic():
+            involved = {component_id, *(counted_for.get(fingerprint) for fingerprint in fingerprints)} - {None}
+            _one_delivery_at_a_time(involved)  # type: ignore[arg-type]
+            batch = _Batch(delivery=delivery, actor=actor, now=now, component_id=component_id)
+            results.update(
+                batch.apply(
+                    {fingerprint: (incoming[fingerprint], matched[fingerprint]) for fingerprint in fingerprints}
+                )
+            )
+    logger.info(
+        "alerts received",
+        extra={
+            "source": delivery.source,
+            "alerts": len(incoming),
+            "applied": sum(result.outcome == Outcome.APPLIED for result in results.values()),
+            "ignored": sum(result.outcome == Outcome.IGNORED for result in results.values()),
+        },
+    )
+    return [results[fingerprint] for fingerprint in incoming]
+
+
+def _insert_unseen(source: str, alerts: Iterable[IncomingAlert], now: datetime) -> None:
+    # Inserted before anything is locked, so the unique constraint settles two deliveries
+    # of a new alert; the status stays empty until a delivery has applied it.
+    Alert.objects.bulk_create(
+        [
+            Alert(source=source, fingerprint=alert.fingerprint, first_received_at=now, last_received_at=now)
+            for alert in alerts
+        ],
+        ignore_conflicts=True,
+    )
+
+
+# Two deliveries for one component must not both find "no open incident" and open one
+# each. The lock is not the component's row: an incident transition locks the incident
+# and then its components, and a delivery writes to incidents while it holds its
+# component, so the two would deadlock. Locks are taken in id order.
+_LOCK_NAMESPACE = 0x6D6F6E  # "mon"
+
+
+def _one_delivery_at_a_time(component_ids: set[int]) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite runs one writing transaction at a time (IMMEDIATE)
+    with connection.cursor() as cursor:
+        for component_id in sorted(component_ids):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, component_id])
+
+
+@dataclass
+class _Batch:
+    """The alerts of one delivery that concern one component (or none), in one transaction."""
+
+    delivery: Delivery
+    actor: AbstractBaseUser
+    now: datetime
+    component_id: int | None
+    receipts: list[AlertReceipt] = field(default_factory=list)
+    results: dict[str, AlertResult] = field(default_factory=dict)
+    newly_firing: list[Alert] = field(default_factory=list)
+    newly_resolved: list[Alert] = field(default_factory=list)
+    components_touched: set[int] = field(default_factory=set)
+
+    def apply(self, entries: dict[str, tuple[IncomingAlert, AlertRule | None]]) -> dict[str, AlertResult]:
+        rows = Alert.objects.select_for_update().filter(source=self.delivery.source, fingerprint__in=list(entries))
+        by_fingerprint = {row.fingerprint: row for row in rows.order_by("pk")}
+        for fingerprint, (incoming, rule) in entries.items():
+            self._decide(by_fingerprint[fingerprint], incoming, rule)
+        # Incidents first, component rows last: the order an incident transition takes them in.
+        self._join_or_open_incident()
+        self._note_resolutions()
+        for component_id in sorted(self.components_touched):
+            component_monitoring_status_set(
+                component_id=component_id,
+                status=firing_impact(component_id=component_id),
+                reason=wording.status_reason(self.newly_firing + self.newly_resolved),
+            )
+        for receipt in self.receipts:
+            receipt.incident_id = receipt.alert.incident_id
+            self.results[receipt.alert.fingerprint].incident = receipt.incident_id
+        AlertReceipt.objects.bulk_create(self.receipts)
+        return self.results
+
+    def _decide(self, alert: Alert, incoming: IncomingAlert, rule: AlertRule | None) -> None:
+        before = (alert.status, alert.component_id, alert.impact)
+        alert.labels, alert.annotations = incoming.labels, incoming.annotations
+        alert.alertname = incoming.labels.get("alertname", "")[:200]
+        alert.generator_url = incoming.generator_url[:2000]
+        alert.last_received_at = self.now
+        if incoming.status == AlertStatus.FIRING:
+            outcome, detail = self._fire(alert, incoming, rule, before)
+        else:
+            outcome, detail = self._resolve(alert, incoming, rule, before)
+        alert.save()
+        if alert.component_id is not None and (alert.status, alert.component_id, alert.impact) != before:
+            self.components_touched.add(alert.component_id)
+        if before[1] is not None and before[1] != alert.component_id:
+            self.components_touched.add(before[1])
+        self.receipts.append(
+            AlertReceipt(
+                alert=alert,
+                received_at=self.now,
+                status=incoming.status,
+                starts_at=incoming.starts_at,
+                ends_at=incoming.ends_at,
+                rule=rule,
+                component_id=alert.component_id,
+                incident_id=alert.incident_id,
+                outcome=outcome,
+                detail=detail[:500],
+                group_key=self.delivery.group_key[:500],
+                receiver=self.delivery.receiver[:200],
+            )
+        )
+        self.results[alert.fingerprint] = AlertResult(
+            fingerprint=alert.fingerprint,
+            alertname=alert.alertname,
+            status=incoming.status,
+            outcome=outcome,
+            detail=detail,
+            component=alert.component_id,
+        )
+
+    def _fire(
+        self, alert: Alert, incoming: IncomingAlert, rule: AlertRule | None, before: tuple[str, int | None, str]
+    ) -> tuple[str, str]:
+        was_status, was_component, _was_impact = before
+        if was_status == AlertStatus.RESOLVED and _same_episode(alert, incoming):
+            return Outcome.UNCHANGED, _("older than the resolution already received")
+        alert.rule = rule
+        target = (AlertStatus.FIRING, rule.component_id, rule.impact_for(incoming.labels)) if rule else None
+        if rule is None and was_component is None:
+            # Kept as firing: a rule added later counts it at once (firing_alerts_recount).
+            alert.status, alert.starts_at, alert.ends_at = AlertStatus.FIRING, incoming.starts_at, None
+            return Outcome.IGNORED, wording.no_rule(incoming.labels)
+        if target == before:
+            return Outcome.UNCHANGED, _("already firing")
+        alert.status, alert.starts_at, alert.ends_at = AlertStatus.FIRING, incoming.starts_at or self.now, None
+        if rule is None:
+            alert.component, alert.impact = None, ""
+            return Outcome.APPLIED, _("no rule matches any more: it no longer counts for a component")
+        alert.component, alert.impact = rule.component, target[2]  # type: ignore[index]
+        if was_status != AlertStatus.FIRING:
+            self.newly_firing.append(alert)
+        return Outcome.APPLIED, wording.counted(rule.component, alert.impact)
+
+    def _resolve(
+        self, alert: Alert, incoming: IncomingAlert, rule: AlertRule | None, before: tuple[str, int | None, str]
+    ) -> tuple[str, str]:
+        was_status, was_component, _was_impact = before
+        if was_status != AlertStatus.FIRING:
+            if not was_status:
+                alert.status, alert.starts_at, alert.ends_at = (
+                    AlertStatus.RESOLVED,
+                    incoming.starts_at,
+                    incoming.ends_at,
+                )
+            if rule is None and was_component is None:
+                return Outcome.IGNORED, wording.no_rule(incoming.labels)
+            return Outcome.UNCHANGED, _("not firing")
+        alert.status, alert.impact = AlertStatus.RESOLVED, ""
+        alert.ends_at = incoming.ends_at or self.now
+        if was_component is None:
+            return Outcome.IGNORED, wording.no_rule(incoming.labels)
+        self.newly_resolved.append(alert)
+        return Outcome.APPLIED, _("resolved: it no longer counts for %(component)s") % {
+            "component": wording.name(alert.component)
+        }
+
+    def _join_or_open_incident(self) -> None:
+        opening = [alert for alert in self.newly_firing if alert.rule and alert.rule.action != RuleAction.STATUS]
+        if not opening or self.component_id is None:
+            return
+        component = opening[0].component
+        incident = open_incident_for_component(component_id=component.pk)
+        if incident is None:
+            strongest = max(opening, key=lambda alert: ACTION_STRENGTH[alert.rule.action])  # type: ignore[union-attr]
+            worst = firing_impact(component_id=component.pk)
+            incident = incident_open(
+                opened_by=self.actor,
+                category=strongest.rule.category,  # type: ignore[union-attr]
+                publish=strongest.rule.action == RuleAction.DECLARE,  # type: ignore[union-attr]
+                component_impacts={component.pk: worst},
+                impact_started_at=min((alert.starts_at or self.now for alert in opening), default=self.now),
+                **wording.incident_fields(component, worst, opening),
+            )
+        else:
+            texts = wording.firing_note(opening)
+            incident_note_alert(incident_id=incident.pk, author=self.actor, body_zh=texts[0], body_en=texts[1])
+        Alert.objects.filter(pk__in=[alert.pk for alert in opening]).update(incident=incident)
+        for alert in opening:
+            alert.incident = incident
+
+    def _note_resolutions(self) -> None:
+        by_incident: dict[int, list[Alert]] = defaultdict(list)
+        for alert in self.newly_resolved:
+            if alert.incident_id is not None and alert.incident.is_open:  # type: ignore[union-attr]
+                by_incident[alert.incident_id].append(alert)
+        for incident_id, alerts in sorted(by_incident.items()):
+            component = alerts[0].component
+            all_clear = not Alert.objects.filter(component=component, status=AlertStatus.FIRING).exists()
+            body_zh, body_en = wording.resolved_note(alerts, component if all_clear else None)
+            incident_note_alert(incident_id=incident_id, author=self.actor, body_zh=body_zh, body_en=body_en)
+
+
+def _same_episode(alert: Alert, incoming: IncomingAlert) -> bool:
+    # A firing notice that started before the resolution we hold is a late copy of the
+    # same episode (an Alertmanager peer, a retry); a new episode starts after it.
+    return bool(alert.ends_at and incoming.starts_at and incoming.starts_at <= alert.ends_at)
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+def alert_rule_save(*, rule: AlertRule, actor: AbstractBaseUser) -> AlertRule:
+    """Save a rule staff wrote, and re-count the firing alerts under the rules as they are now.
+
+    Only a supervisor (``declare_from_alerts``) may save a rule that declares public
+    incidents, or change one that does; whoever made it so is recorded.
+    """
+    was_declaring = bool(rule.pk) and AlertRule.objects.filter(pk=rule.pk, action=RuleAction.DECLARE).exists()
+    if (rule.action == RuleAction.DECLARE or was_declaring) and not actor.has_perm(DECLARE_PERMISSION):
+        raise PermissionDenied(_("Only a supervisor may let a rule declare public incidents."))
+    with transaction.atomic():
+        if rule.action == RuleAction.DECLARE and not was_declaring:
+            rule.declare_approved_by = actor  # type: ignore[assignment]
+        elif rule.action != RuleAction.DECLARE:
+            rule.declare_approved_by = None
+        rule.updated_by = actor  # type: ignore[assignment]
+        rule.save()
+        firing_alerts_recount()
+    return rule
+
+
+def alert_rule_delete(*, rule: AlertRule, actor: AbstractBaseUser) -> None:
+    """Delete a rule; the alerts it counted stop counting at once (not at their next delivery)."""
+    if rule.action == RuleAction.DECLARE and not actor.has_perm(DECLARE_PERMISSION):
+        raise PermissionDenied(_("Only a supervisor may delete a rule that declares public incidents."))
+    with transaction.atomic():
+        rule.delete()
+        firing_alerts_recount()
+
+
+def firing_alerts_recount() -> list[int]:
+    """Match every firing alert against the rules as they are now and move the components
+    whose share changed. Statuses only: incidents follow the alerts' next delivery.
+    Returns the components whose public status changed."""
+    rules = rules_in_order()
+    firing = list(Alert.objects.filter(status=AlertStatus.FIRING).order_by("pk"))
+    touched: set[int] = set()
+    moved: list[Alert] = []
+    for alert in firing:
+        rule = rule_matching(rules, alert.labels)
+        target = (rule.component_id, rule.impact_for(alert.labels)) if rule else (None, "")
+        if (alert.component_id, alert.impact) == target:
+            continue
+        touched |= {alert.component_id, target[0]} - {None}  # type: ignore[arg-type]
+        alert.rule, alert.component_id, alert.impact = rule, target[0], target[1]
+        moved.append(alert)
+    if not moved:
+        return []
+    with transaction.atomic():
+        _one_delivery_at_a_time(touched)
+        Alert.objects.bulk_update(moved, ["rule", "component", "impact"])
+        changed = [
+            component_id
+            for component_id in sorted(touched)
+            if component_monitoring_status_set(
+                component_id=component_id,
+                status=firing_impact(component_id=component_id),
+                reason=_("alert rules changed"),
+            )
+        ]
+    logger.info("firing alerts recounted", extra={"moved": len(moved), "components": sorted(touched)})
+    return changed
