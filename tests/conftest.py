@@ -89,6 +89,21 @@ def client_with_role(role: str | None) -> APIClient:
 
 
 @pytest.fixture
+def monitoring_token(db) -> str:
+    """The key of a monitoring account's token: it may post alerts and nothing else."""
+    account = UserFactory(role=roles.MONITORING, is_staff=False)
+    return api_token_issue(name="alertmanager", user=account).key
+
+
+@pytest.fixture
+def monitoring_client(monitoring_token) -> APIClient:
+    """Authenticated as Alertmanager's ``http_config.authorization`` sends it."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {monitoring_token}")
+    return client
+
+
+@pytest.fixture
 def integration_client(db) -> APIClient:
     return client_with_role(roles.INTEGRATION)
 

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from customers.models import Customer
+from incidents.models import IncidentCategory
 from orders.models import Order, ParcelStatus, TrackingEvent
 
 
@@ -88,3 +89,23 @@ class CouponFactory(factory.django.DjangoModelFactory):
     valid_from = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
     valid_until = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
     source = "goodwill"
+
+
+class ServiceComponentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "components.ServiceComponent"
+
+    name_zh = factory.Sequence(lambda n: f"服务{n}")
+    name_en = factory.Sequence(lambda n: f"Service {n}")
+
+
+class AlertRuleFactory(factory.django.DjangoModelFactory):
+    """A rule as staff write it; ``action`` defaults to opening an internal draft."""
+
+    class Meta:
+        model = "monitoring.AlertRule"
+
+    name = factory.Sequence(lambda n: f"rule {n}")
+    matchers = 'component="tracking-api"'
+    component = factory.SubFactory(ServiceComponentFactory)
+    category = factory.LazyFunction(lambda: IncidentCategory.objects.get(code="information_system"))
