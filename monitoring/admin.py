@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import IncidentCategory
@@ -98,7 +99,7 @@ class _ReadOnly(admin.ModelAdmin):
 
 
 def _labels(labels: dict[str, str]) -> str:
-    return format_html_join(format_html("<br>"), '{}="{}"', sorted(labels.items())) or "—"
+    return format_html_join(mark_safe("<br>"), '{}="{}"', sorted(labels.items())) or "—"
 
 
 def _incident_link(incident: Any) -> str:

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 _MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*')
 _ESCAPE = re.compile(r"\\(.)")
 
@@ -47,7 +49,9 @@ def parse_matchers(text: str) -> list[Matcher]:
     for part in _split(body):
         found = _MATCHER.fullmatch(part)
         if found is None:
-            raise MatcherError(f'not a matcher: {part.strip()!r} (write it as name="value", name=~"regex", …)')
+            raise MatcherError(
+                _('not a matcher: %(part)r (write it as name="value", name=~"regex", …)') % {"part": part.strip()}
+            )
         name, operator, quoted = found.groups()
         value = _ESCAPE.sub(r"\1", quoted)
         pattern = None
@@ -55,10 +59,13 @@ def parse_matchers(text: str) -> list[Matcher]:
             try:
                 pattern = re.compile(value)
             except re.error as error:
-                raise MatcherError(f"{name}{operator}: not a regular expression ({error})") from None
+                raise MatcherError(
+                    _("%(matcher)s: not a regular expression (%(error)s)")
+                    % {"matcher": name + operator, "error": error}
+                ) from None
         matchers.append(Matcher(name, operator, value, pattern))
     if not matchers:
-        raise MatcherError('at least one matcher is needed, e.g. component="tracking-api"')
+        raise MatcherError(_('at least one matcher is needed, e.g. component="tracking-api"'))
     return matchers
 
 

@@ -38,6 +38,7 @@ from core import roles
 from customers.admin import CustomerAdmin
 from customers.models import Customer
 from tests.factories import (
+    AlertRuleFactory,
     CouponFactory,
     CustomerFactory,
     OrderFactory,
@@ -54,7 +55,8 @@ ROLE_NAMES = {
     "manager": roles.INCIDENT_MANAGER,
     "supervisor": roles.SUPERVISOR,
 }
-API_ROLE_NAMES = {**ROLE_NAMES, "integration": roles.INTEGRATION}
+API_ROLE_NAMES = {**ROLE_NAMES, "integration": roles.INTEGRATION, "monitoring": roles.MONITORING}
+CLIENT_SYSTEMS = {roles.INTEGRATION, roles.MONITORING}
 
 # --- the admin ---------------------------------------------------------------------------
 # Per model, what each staff role may do: v = view (list, change page, history),
@@ -89,6 +91,11 @@ ADMIN_MODELS: dict[str, dict[str, str]] = {
     "notifications.statussubscription": {"agent": "", "manager": "", "supervisor": "v"},
     # Improvements from the post-incident review, kept by those who command incidents.
     "reports.followup": {"agent": "", "manager": "vad", "supervisor": "vad"},
+    # What alerts do is written by those who command incidents (declaring in public: supervisors,
+    # see ADMIN_POSTS); what monitoring sent is a record nobody edits.
+    "monitoring.alertrule": {"agent": "", "manager": "vad", "supervisor": "vad"},
+    "monitoring.alert": {"agent": "", "manager": "v", "supervisor": "v"},
+    "monitoring.alertreceipt": {"agent": "", "manager": "v", "supervisor": "v"},
 }
 STANDARD_ADMIN_VIEWS = {"changelist": "v", "add": "a", "change": "v", "history": "v", "delete": "d"}
 # Admin views beyond the standard ones, opened with GET: the staff roles that reach
@@ -138,7 +145,7 @@ STAFF = {"agent", "manager", "supervisor"}
 READERS = STAFF | {"integration"}
 COMMANDERS = {"manager", "supervisor", "integration"}
 COMPLAINT_WORKERS = {"agent", "supervisor"}
-EVERYONE = READERS | {"anonymous"}
+EVERYONE = READERS | {"anonymous", "monitoring"}
 API_ENDPOINTS: dict[str, set[str]] = {
     "GET api/v1/customers/<str:external_id>/": READERS,
     "PUT api/v1/customers/<str:external_id>/": {"integration"},
@@ -166,6 +173,10 @@ API_ENDPOINTS: dict[str, set[str]] = {
     "POST api/v1/complaints/<str:reference>/transitions/": COMPLAINT_WORKERS,
     # The shop at checkout; supervisors hold the same permission to revoke coupons.
     "POST api/v1/coupons/redeem/": {"integration", "supervisor"},
+    # Monitoring's token posts alerts and nothing else; nobody else posts them.
+    "POST api/v1/alerts/": {"monitoring"},
+    "POST api/v1/alerts/alertmanager/": {"monitoring"},
+    "POST api/v1/alerts/grafana/": {"monitoring"},
     # The API's description is public, like its documentation.
     "GET api/v1/schema/": EVERYONE,
     "GET api/v1/docs/": EVERYONE,
@@ -186,6 +197,8 @@ def world():
     from core.services import api_token_issue, worker_heartbeat_record
     from incidents.linking import incident_link_tracking_numbers
     from incidents.models import LinkJob, TargetAlert
+    from monitoring.models import AlertSource, RuleAction
+    from monitoring.services import Delivery, IncomingAlert, alerts_receive
     from notifications.models import Notification, StatusSubscription
     from reports.models import FollowUp
 
@@ -243,7 +256,19 @@ def world():
         next_attempt_at=timezone.now(),
         created_at=timezone.now(),
     )
+    # A rule, the alert it counted and its receipt; and a rule only a supervisor may change.
+    rule = AlertRuleFactory(component=ServiceComponent.objects.get(), action=RuleAction.STATUS)
+    declaring = AlertRuleFactory(component=rule.component, action=RuleAction.DECLARE, matchers='component="public"')
+    alerts_receive(
+        delivery=Delivery(
+            source=AlertSource.ALERTMANAGER,
+            alerts=[IncomingAlert(fingerprint="matrix", status="resolved", labels={"component": "tracking-api"})],
+        ),
+        actor=UserFactory(role=roles.MONITORING, is_staff=False),
+    )
     return SimpleNamespace(
+        rule=rule,
+        declaring=declaring,
         incident=incident,
         order=order,
         customer=customer,
@@ -368,7 +393,7 @@ def api_clients() -> dict[str, APIClient]:
     for name, role in API_ROLE_NAMES.items():
         clients[name] = APIClient()
         if role:
-            clients[name].force_authenticate(UserFactory(role=role, is_staff=role != roles.INTEGRATION))
+            clients[name].force_authenticate(UserFactory(role=role, is_staff=role not in CLIENT_SYSTEMS))
     return clients
 
 
@@ -516,6 +541,13 @@ def _customer_form(world: SimpleNamespace, **changes: str) -> dict:
     return data | changes
 
 
+def _rule_form(rule, **changes: str) -> dict:  # type: ignore[no-untyped-def]
+    fields = ["name", "matchers", "component", "severity_label", "major_outage_severities"]
+    fields += ["partial_outage_severities", "action", "category", "position"]
+    data = {name: getattr(rule, name + "_id", None) or getattr(rule, name) for name in fields}
+    return data | {"is_active": "on"} | changes
+
+
 COMMAND = {"manager", "supervisor"}
 WORK_COMPLAINTS = {"agent", "supervisor"}
 ADMIN_POSTS: dict[str, AdminPost] = {
@@ -613,6 +645,25 @@ ADMIN_POSTS: dict[str, AdminPost] = {
     "reports.followup:mark_done": _action_post("mark_done", "follow_up", "done_at", COMMAND),
     "components.maintenance:cancel_selected": _action_post("cancel_selected", "maintenance", "state", COMMAND),
     "core.apitoken:revoke": _action_post("revoke", "token", "revoked_at", set()),
+    # Alert rules: letting one declare public incidents, or changing one that does, is a supervisor's.
+    "monitoring_alertrule_change to declare": AdminPost(
+        lambda w: reverse("admin:monitoring_alertrule_change", args=[w.rule.pk]),
+        lambda w: _rule_form(w.rule, action="declare"),
+        _field("rule", "action"),
+        {"supervisor"},
+    ),
+    "monitoring_alertrule_change a declaring rule": AdminPost(
+        lambda w: reverse("admin:monitoring_alertrule_change", args=[w.declaring.pk]),
+        lambda w: _rule_form(w.declaring, matchers='component=~".*"'),
+        _field("declaring", "matchers"),
+        {"supervisor"},
+    ),
+    "monitoring_alertrule_change a status rule": AdminPost(
+        lambda w: reverse("admin:monitoring_alertrule_change", args=[w.rule.pk]),
+        lambda w: _rule_form(w.rule, matchers='component="tracking-api-2"'),
+        _field("rule", "matchers"),
+        COMMAND,
+    ),
 }
 # Admin actions classified elsewhere: Django's own bulk delete follows the delete permission
 # (the page table above), and completing maintenance needs a window in progress.
