@@ -6,6 +6,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from compensation.codes import normalize_code
+from compensation.models import Coupon
 from compensation.services import coupon_redeem
 from core.api import RequiredPermissions
 
@@ -16,6 +18,13 @@ class RedeemSerializer(serializers.Serializer):
     )
     customer = serializers.CharField(max_length=64, help_text="Customer id in the order system.")
     order_amount = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+
+    def validate_code(self, code: str) -> str:
+        # Longer than any code once normalised: no coupon has it, and the redemption
+        # record (which keeps the normalised code) could not hold it.
+        if len(normalize_code(code)) > Coupon._meta.get_field("code").max_length:
+            raise serializers.ValidationError("Not a coupon code: 16 letters and digits.")
+        return code
 
 
 class RedeemAnswerSerializer(serializers.Serializer):

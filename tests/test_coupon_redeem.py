@@ -49,6 +49,15 @@ def test_redeem_once_then_refused(integration_client):
     assert (coupon.status, coupon.redeemed_order_amount) == (CouponStatus.REDEEMED, Decimal("80.00"))
 
 
+def test_a_code_longer_than_any_coupons_is_a_field_error_even_with_a_key(integration_client):
+    # "Evaluation dashboard" normalises to 23 characters: a redemption record cannot hold it.
+    body = {"code": "Evaluation dashboard", "customer": "C1", "order_amount": "10.00"}
+
+    response = integration_client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+
+    assert response.status_code == 400 and "code" in response.json()
+
+
 @pytest.mark.parametrize(
     ("changes", "amount", "error"),
     [
