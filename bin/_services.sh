@@ -1,4 +1,4 @@
-# Sourced by bin/test: make sure PostgreSQL, Redis, Chromium and the PDF libraries are there.
+# Sourced by bin/test: make sure PostgreSQL, Redis, Chromium, Alertmanager and the PDF libraries are there.
 # Starts a local installed server that is stopped; otherwise stops with one line
 # saying how to get it.
 
@@ -52,6 +52,18 @@ _ensure_chromium() {
   exit 1
 }
 
+_ensure_alertmanager() {
+  # The live monitoring test runs Alertmanager's own binary against the test server.
+  [ -x "${ALERTMANAGER_PATH:-/usr/bin/prometheus-alertmanager}" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian's prometheus-alertmanager for the monitoring test …"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-alertmanager) >/dev/null
+    [ -x /usr/bin/prometheus-alertmanager ] && return 0
+  fi
+  echo "The monitoring test needs Alertmanager: apt-get install prometheus-alertmanager (or set ALERTMANAGER_PATH)." >&2
+  exit 1
+}
+
 _ensure_pdf_libraries() {
   # WeasyPrint (the post-incident report's PDF) loads Pango; Chinese text needs a CJK font.
   _have_pdf_libraries() { .venv/bin/python -c "import weasyprint" 2>/dev/null && fc-list : family 2>/dev/null | grep "Noto Sans CJK" >/dev/null; }  # no grep -q: under pipefail its early exit fails the pipe
@@ -68,4 +80,5 @@ _ensure_pdf_libraries() {
 if [ -z "${TEST_DATABASE_URL:-}" ]; then _ensure_postgres; fi
 if [ -z "${TEST_REDIS_URL:-}" ]; then _ensure_redis; fi
 _ensure_chromium
+_ensure_alertmanager
 _ensure_pdf_libraries
