@@ -12,6 +12,8 @@ from components.models import ComponentGroup, ComponentStatus, Maintenance, Serv
 from incidents.linking import Estimate, LinkCriteria, incident_link_orders
 from incidents.models import Incident, IncidentCategory, Severity
 from incidents.services import incident_declare, incident_post_update, incident_transition
+from monitoring.models import AlertRule, AlertSource, RuleAction
+from monitoring.services import Delivery, IncomingAlert, alerts_receive
 
 COMPONENTS = {
     ("信息系统", "Systems"): [
@@ -144,3 +146,36 @@ def seed_demo_complaints() -> int:
             now=now - timedelta(hours=hours_ago),
         )
     return len(orders)
+
+
+def seed_demo_alerts(*, monitoring: AbstractBaseUser) -> int:
+    """Two alert rules and one alert that fired and resolved. Idempotent: nothing once the
+    rules exist. Returns the rules created."""
+    if AlertRule.objects.exists():
+        return 0
+    components = _components()
+    category = IncidentCategory.objects.get(code="information_system")
+    AlertRule.objects.create(
+        name="运单查询系统", matchers='component="tracking"', component=components["运单查询系统"], category=category
+    )
+    AlertRule.objects.create(
+        name="在线下单接口",
+        matchers='component="ordering-api"',
+        component=components["在线下单接口"],
+        category=category,
+        action=RuleAction.STATUS,
+        position=1,
+    )
+    labels = {"alertname": "OrderingApiSlow", "component": "ordering-api", "severity": "warning"}
+    started = timezone.now() - timedelta(hours=3)
+    for status, ended in (("firing", None), ("resolved", started + timedelta(minutes=12))):
+        alert = IncomingAlert(
+            fingerprint="demo-ordering-api-slow",
+            status=status,
+            labels=labels,
+            annotations={"summary": "p99 of the ordering API above 2 s"},
+            starts_at=started,
+            ends_at=ended,
+        )
+        alerts_receive(delivery=Delivery(source=AlertSource.ALERTMANAGER, alerts=[alert]), actor=monitoring)
+    return 2

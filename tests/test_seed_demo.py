@@ -57,6 +57,8 @@ def test_seed_demo_gives_one_user_per_role_and_an_api_token():
     assert users["admin"].is_superuser
     assert users["agent"].check_password("parcel-demo-2026")
     assert "API token of the order system" in output.getvalue()
+    assert [group.name for group in users["monitoring"].groups.all()] == ["Monitoring (alert source)"]
+    assert "API token of the monitoring" in output.getvalue()
 
 
 def test_demo_phone_numbers_come_from_the_reserved_drama_range():

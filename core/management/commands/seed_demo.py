@@ -22,7 +22,9 @@ DEMO_USERS = [
     ("manager", roles.INCIDENT_MANAGER, True),
     ("supervisor", roles.SUPERVISOR, True),
     ("order-system", roles.INTEGRATION, False),
+    ("monitoring", roles.MONITORING, False),
 ]
+CLIENT_SYSTEMS = {"order-system": "order system", "monitoring": "monitoring"}
 DEMO_CUSTOMERS = 120
 DEMO_ORDERS = 400
 # Rows per call of the ingest service, the same path the order system's API uses.
@@ -71,14 +73,14 @@ class Command(BaseCommand):
                 user.save(update_fields=["password"])
             if role is not None:
                 user.groups.add(Group.objects.get(name=role))
-        order_system = user_model.objects.get(username="order-system")
-        token = ApiToken.objects.usable().filter(user=order_system).first() or api_token_issue(
-            name="order system", user=order_system
-        )
         self.stdout.write(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
-        for username, role, _is_staff in DEMO_USERS[:-1]:
-            self.stdout.write(f"  {username:<11} {role or 'Superuser'}")
-        self.stdout.write(f"  API token of the order system: {token.key}")
+        for username, role, _is_staff in DEMO_USERS:
+            if username not in CLIENT_SYSTEMS:
+                self.stdout.write(f"  {username:<11} {role or 'Superuser'}")
+        for username, name in CLIENT_SYSTEMS.items():
+            account = user_model.objects.get(username=username)
+            token = ApiToken.objects.usable().filter(user=account).first() or api_token_issue(name=name, user=account)
+            self.stdout.write(f"  API token of the {name}: {token.key}")
 
     def _seed_parcels(self) -> None:
         anchor = demo.anchor_time()
@@ -122,8 +124,10 @@ class Command(BaseCommand):
             supervisor=get_user_model().objects.get(username="supervisor"),
         )
         self.stdout.write(f"Demo incidents: {created} created." if created else "Demo incidents: already there.")
-        from core.demo_incidents import seed_demo_complaints
+        from core.demo_incidents import seed_demo_alerts, seed_demo_complaints
 
+        alerts = seed_demo_alerts(monitoring=get_user_model().objects.get(username="monitoring"))
+        self.stdout.write(f"Demo alert rules: {alerts} created." if alerts else "Demo alert rules: already there.")
         complaints = seed_demo_complaints()
         self.stdout.write(
             f"Demo complaints: {complaints} created." if complaints else "Demo complaints: already there."
