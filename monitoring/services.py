@@ -233,14 +233,17 @@ class _Batch:
         self, alert: Alert, incoming: IncomingAlert, rule: AlertRule | None, before: tuple[str, int | None, str]
     ) -> tuple[str, str]:
         was_status, was_component, _was_impact = before
+        counts_nowhere = rule is None and was_component is None
         if was_status == AlertStatus.RESOLVED and _same_episode(alert, incoming):
+            if counts_nowhere:
+                return Outcome.IGNORED, wording.no_rule(incoming.labels)
             return Outcome.UNCHANGED, _("older than the resolution already received")
         alert.rule = rule
-        target = (AlertStatus.FIRING, rule.component_id, rule.impact_for(incoming.labels)) if rule else None
-        if rule is None and was_component is None:
+        if counts_nowhere:
             # Kept as firing: a rule added later counts it at once (firing_alerts_recount).
             alert.status, alert.starts_at, alert.ends_at = AlertStatus.FIRING, incoming.starts_at, None
             return Outcome.IGNORED, wording.no_rule(incoming.labels)
+        target = (AlertStatus.FIRING, rule.component_id, rule.impact_for(incoming.labels)) if rule else None
         if target == before:
             return Outcome.UNCHANGED, _("already firing")
         alert.status, alert.starts_at, alert.ends_at = AlertStatus.FIRING, incoming.starts_at or self.now, None
@@ -256,14 +259,15 @@ class _Batch:
         self, alert: Alert, incoming: IncomingAlert, rule: AlertRule | None, before: tuple[str, int | None, str]
     ) -> tuple[str, str]:
         was_status, was_component, _was_impact = before
+        counts_nowhere = rule is None and was_component is None
         if was_status != AlertStatus.FIRING:
-            if not was_status:
+            if not was_status:  # its first delivery is its resolution
                 alert.status, alert.starts_at, alert.ends_at = (
                     AlertStatus.RESOLVED,
                     incoming.starts_at,
                     incoming.ends_at,
                 )
-            if rule is None and was_component is None:
+            if counts_nowhere:
                 return Outcome.IGNORED, wording.no_rule(incoming.labels)
             return Outcome.UNCHANGED, _("not firing")
         alert.status, alert.impact = AlertStatus.RESOLVED, ""
@@ -289,7 +293,8 @@ class _Batch:
                 category=strongest.rule.category,  # type: ignore[union-attr]
                 publish=strongest.rule.action == RuleAction.DECLARE,  # type: ignore[union-attr]
                 component_impacts={component.pk: worst},
-                impact_started_at=min((alert.starts_at or self.now for alert in opening), default=self.now),
+                # A sender's clock ahead of ours must not start the impact after the report.
+                impact_started_at=min([self.now, *(alert.starts_at for alert in opening if alert.starts_at)]),
                 **wording.incident_fields(component, worst, opening),
             )
         else:
