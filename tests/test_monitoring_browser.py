@@ -10,6 +10,7 @@ import pytest
 
 from components.models import ComponentGroup
 from core import roles
+from incidents.models import Incident
 from monitoring.models import Alert, AlertReceipt, AlertRule
 from tests.browser import DESKTOP, PHONE, SCREENSHOTS, chromium, screenshot
 from tests.factories import AlertRuleFactory, ServiceComponentFactory, UserFactory
@@ -77,7 +78,9 @@ def test_alert_rules_and_received_alerts_in_the_admin_at_phone_and_desktop_width
 ):
     supervisor = UserFactory(role=roles.SUPERVISOR)
     _post_as_alertmanager(live_server.url, monitoring_token, fixture_body("alertmanager/firing.json"))
+    _post_as_alertmanager(live_server.url, monitoring_token, fixture_body("alertmanager/resolved.json"))
     pages = {
+        "incident": f"/admin/incidents/incident/{Incident.objects.get().pk}/change/",
         "rules": "/admin/monitoring/alertrule/",
         "rule": f"/admin/monitoring/alertrule/{AlertRule.objects.get().pk}/change/",
         "alerts": "/admin/monitoring/alert/",
@@ -100,4 +103,6 @@ def test_alert_rules_and_received_alerts_in_the_admin_at_phone_and_desktop_width
                 screenshot(page, SCREENSHOTS / f"admin-monitoring-{name}-{device}.png", full_page=True)
             page.goto(live_server.url + pages["received"])
             assert "TrackingApiDown" in page.locator("#result_list").inner_text()
+            page.goto(live_server.url + pages["incident"])
+            assert "监控告警已恢复" in page.content()  # the internal row suggesting a person resolve it
             page.close()
