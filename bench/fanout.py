@@ -54,9 +54,9 @@ def main() -> None:
 
     from core import demo, roles
     from incidents.linking import LinkCriteria, incident_link_orders
+    from incidents.messaging import update_customers_write
     from incidents.services import incident_post_update
     from notifications.models import Notification
-    from incidents.messaging import update_customers_write
     from notifications.services import notifications_dispatch
     from tests.factories import UserFactory, declare_incident
 

@@ -418,6 +418,16 @@ SUBSCRIPTION_SMS_PER_HOUR = env.int("SUBSCRIPTION_SMS_PER_HOUR", 200, minimum=1)
 # also the bound on duplicates after a crash: a message counts against it from the
 # moment it is handed to the provider until its outcome is committed.
 NOTIFICATION_MAX_IN_FLIGHT = env.int("NOTIFICATION_MAX_IN_FLIGHT", 64, minimum=1, maximum=1000)
+# Outgoing webhooks (Standard Webhooks): a short timeout, so a slow endpoint holds few
+# slots for long; an endpoint failing this long is disabled and its owner told; a
+# rotated secret keeps signing beside the new one this long; orders per delivery.
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+WEBHOOK_DISABLE_AFTER_HOURS = env.int("WEBHOOK_DISABLE_AFTER_HOURS", 24, minimum=1)
+WEBHOOK_SECRET_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", 24, minimum=0)
+WEBHOOK_BATCH_ORDERS = env.int("WEBHOOK_BATCH_ORDERS", 100, minimum=1, maximum=1000)
+# Endpoints on private, loopback and link-local addresses are refused (server-side
+# request forgery) unless this is on; off in production unless set.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=not IS_PRODUCTION)
 # Open SMTP (or email API) connections per worker process, each reused across messages.
 NOTIFICATION_EMAIL_CONNECTIONS = env.int("NOTIFICATION_EMAIL_CONNECTIONS", 4, minimum=1, maximum=64)
 # Up to this many affected parcels an update's messages are written in its own

@@ -44,6 +44,10 @@ TASK_POLICY: dict[str, TaskPolicy] = {
     "components.tasks.announce_maintenance": TaskPolicy(acks_late=False, soft_time_limit=270, time_limit=300),
     # Long, idempotent jobs that resume where they stopped: late ack.
     "incidents.tasks.announce_update": TaskPolicy(acks_late=True, soft_time_limit=1740, time_limit=1800),
+    "incidents.tasks.announce_to_merchants": TaskPolicy(acks_late=True, soft_time_limit=1740, time_limit=1800),
+    "incidents.tasks.announce_estimates_to_merchants": TaskPolicy(
+        acks_late=True, soft_time_limit=1740, time_limit=1800
+    ),
     "incidents.tasks.run_link_job": TaskPolicy(acks_late=True, soft_time_limit=3540, time_limit=3600),
     "compensation.tasks.issue_compensation": TaskPolicy(acks_late=True, soft_time_limit=3540, time_limit=3600),
 }
