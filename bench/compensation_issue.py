@@ -1,6 +1,6 @@
 """Issuing coupons by rule to N affected orders, beside a plain bulk insert of the same rows.
 
-    .venv/bin/python bench/compensation_issue.py --orders 100000 --rounds 3
+    .venv/bin/python -m bench.compensation_issue --orders 100000 --rounds 3
 
 Per round (coupons emptied first):
 * ours:     ``compensation_plan`` then ``compensation_issue`` — rule matching in SQL
@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _scratch import affected_customers, setup_django_on_scratch_database, vacuum
+from devtools.harness import affected_customers, scratch_django, vacuum
 
 
 def main() -> None:
@@ -30,7 +27,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     arguments = parser.parse_args()
-    setup_django_on_scratch_database()
+    scratch_django()
     from django.db import connection
     from django.utils import timezone
 

@@ -1,6 +1,6 @@
 """The whole evaluation dashboard at 1,000,000 orders and 100,000 complaints.
 
-    .venv/bin/python bench/dashboard.py --rounds 3
+    .venv/bin/python -m bench.dashboard --rounds 3
 
 Fills a scratch database (``parcel_bench_reports``; ``BENCH_DATABASE_URL`` to change):
 1,000,000 orders by ``COPY`` (the scale seed), 60 incidents over twelve weeks with
@@ -21,14 +21,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parcel_bench_reports")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
-from _scratch import setup_django_on_scratch_database, vacuum
+from devtools.harness import scratch_django, staff_user, vacuum
 
 INCIDENTS = 60
 AFFECTED = 300_000
@@ -209,12 +205,11 @@ def fill(*, orders: int) -> None:
     from django.db import connection
 
     from core import demo, roles
-    from tests.factories import UserFactory
 
     started = time.perf_counter()
     demo.seed_scale(orders=orders, prefix="BR")
     print(f"seeded {orders:,} orders in {time.perf_counter() - started:.0f} s", flush=True)
-    agents = [UserFactory(role=roles.CUSTOMER_SERVICE_AGENT, username=f"bench-agent-{index}") for index in range(10)]
+    agents = [staff_user(role=roles.CUSTOMER_SERVICE_AGENT, username=f"bench-agent-{index}") for index in range(10)]
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -268,7 +263,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--orders", type=int, default=1_000_000)
     arguments = parser.parse_args()
-    setup_django_on_scratch_database()
+    scratch_django()
     from datetime import timedelta
 
     from django.conf import settings
@@ -279,7 +274,6 @@ def main() -> None:
     from core import roles
     from reports.forms import DashboardFilterForm
     from reports.selectors import Filters, dashboard
-    from tests.factories import UserFactory
 
     settings.ALLOWED_HOSTS = ["*"]
     fill(orders=arguments.orders)
@@ -289,7 +283,7 @@ def main() -> None:
     start = today - timedelta(weeks=WEEKS)
     filters = Filters(start=start, end=today)
     client = Client()
-    client.force_login(UserFactory(role=roles.SUPERVISOR, username="bench-supervisor"))
+    client.force_login(staff_user(role=roles.SUPERVISOR, username="bench-supervisor"))
     query = {"start": start.isoformat(), "end": today.isoformat()}
     assert DashboardFilterForm(query).is_valid()
 

@@ -1,6 +1,6 @@
 """Fan-out of one incident update to N affected customers, beside plain SQL.
 
-    .venv/bin/python bench/fanout.py --customers 100000 --rounds 3
+    .venv/bin/python -m bench.fanout --customers 100000 --rounds 3
 
 Seeds 3·N orders (N customers, three parcels each) in a scratch database and
 links them all to an incident. Then, per round (the outbox emptied first):
@@ -19,13 +19,9 @@ import argparse
 import io
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
-from _scratch import setup_django_on_scratch_database, vacuum
+from devtools.harness import incident_for, scratch_django, staff_user, vacuum
 
 BASELINE_SQL = """
 INSERT INTO notifications_notification (event_type, event_key, customer_id, channel, language, recipient, incident_id,
@@ -47,7 +43,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     arguments = parser.parse_args()
-    setup_django_on_scratch_database()
+    scratch_django()
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection, transaction
@@ -58,12 +54,11 @@ def main() -> None:
     from incidents.services import incident_post_update
     from notifications.models import Notification
     from notifications.services import notifications_dispatch
-    from tests.factories import UserFactory, declare_incident
 
     settings.QUIET_HOURS_START = settings.QUIET_HOURS_END = 0
     call_command("seed_demo", orders=arguments.customers * 3, prefix="BN", stdout=io.StringIO())
-    manager = UserFactory(role=roles.SUPERVISOR)
-    incident = declare_incident(actor=manager, category_code="logistics")
+    manager = staff_user(role=roles.SUPERVISOR, username="bench-supervisor")
+    incident = incident_for(manager)
     incident_link_orders(
         incident=incident, criteria=LinkCriteria(hubs=[hub for hub, _ in demo.HUBS]), actor=manager, notify=False
     )

@@ -1,7 +1,7 @@
 """Linking orders to an incident by criteria vs. a hand-written INSERT … SELECT.
 
-    .venv/bin/python bench/link_vs_sql.py --orders 100000 --rounds 3
-    .venv/bin/python bench/link_vs_sql.py --orders 1000000 --rounds 2
+    .venv/bin/python -m bench.link_vs_sql --orders 100000 --rounds 3
+    .venv/bin/python -m bench.link_vs_sql --orders 1000000 --rounds 2
 
 Seeds the orders in a scratch database, then alternates per round (the link
 table emptied and vacuumed before each):
@@ -18,13 +18,10 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _scratch import setup_django_on_scratch_database, vacuum
+from devtools.harness import incident_for, scratch_django, staff_user, vacuum
 
 BASELINE_SQL = """
 INSERT INTO incidents_affectedorder (incident_id, order_id, reason, original_promise, new_estimate, linked_at, linked_by_id)
@@ -40,18 +37,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     arguments = parser.parse_args()
 
-    setup_django_on_scratch_database()
+    scratch_django()
     from django.core.management import call_command
     from django.db import connection, transaction
 
     from core import demo, roles
     from incidents.linking import Estimate, LinkCriteria, incident_link_orders
     from incidents.models import AffectedOrder
-    from tests.factories import UserFactory, declare_incident
 
     call_command("seed_demo", orders=arguments.orders, prefix="BN", stdout=io.StringIO())
-    manager = UserFactory(role=roles.SUPERVISOR)
-    incident = declare_incident(actor=manager, category_code="logistics")
+    manager = staff_user(role=roles.SUPERVISOR, username="bench-supervisor")
+    incident = incident_for(manager)
     hubs = [hub for hub, _city in demo.HUBS]
     criteria = LinkCriteria(hubs=hubs)
 

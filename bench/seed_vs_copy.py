@@ -1,6 +1,6 @@
 """Scale seed vs. PostgreSQL COPY of the same rows, side by side in one run.
 
-    .venv/bin/python bench/seed_vs_copy.py --orders 100000 --rounds 3
+    .venv/bin/python -m bench.seed_vs_copy --orders 100000 --rounds 3
 
 Creates a scratch database (``parcel_bench`` on BENCH_DATABASE_URL's server,
 dropped and re-created), then alternates, per round:
@@ -19,12 +19,9 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _scratch import setup_django_on_scratch_database, vacuum
+from devtools.harness import scratch_django, vacuum
 
 
 def empty_tables() -> None:
@@ -88,7 +85,7 @@ def main() -> None:
     arguments = parser.parse_args()
     prefix = "BN"
 
-    setup_django_on_scratch_database()
+    scratch_django()
     from orders.models import Order
 
     customers, orders = prepared_copy_buffers(arguments.orders, prefix)

@@ -27,6 +27,8 @@ from compensation.models import (
 from compensation.rules import compensation_issue, compensation_plan
 from compensation.services import coupons_tell_customers
 from core.errors import ConflictError, DomainError
+from core.roles import INCIDENT_MANAGER
+from notifications.outbox import EventKey, staff_alert
 
 logger = logging.getLogger(__name__)
 APPROVE_PERMISSION = "compensation.approve_compensation"
@@ -224,7 +226,20 @@ def compensation_request_issue(*, request_id: int) -> int:
         )
         logger.exception("compensation issue failed", extra={"request": request.pk})
         raise
-    CompensationRequest.objects.filter(pk=request.pk).update(status=RequestStatus.ISSUED)
+    with transaction.atomic():
+        CompensationRequest.objects.filter(pk=request.pk).update(status=RequestStatus.ISSUED)
+        staff_alert(
+            users=[user for user in (request.requested_by, request.decided_by) if user is not None],
+            event_key=EventKey.staff("compensation-issued", str(request.pk)),
+            subject=f"[{request.incident.reference}] 补偿已发放 / compensation issued: {issued}",
+            body=(
+                f"{request.incident.reference} {request.incident.title_zh}\n"
+                f"Coupons issued: {issued}\n"
+                f"{settings.PUBLIC_BASE_URL}/admin/incidents/incident/{request.incident_id}/change/\n"
+            ),
+            roles=[INCIDENT_MANAGER],
+            category_id=request.incident.category_id,
+        )
     logger.info("compensation issued", extra={"request": request.pk, "coupons": issued})
     return issued
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -18,8 +19,16 @@ from django.utils.translation import gettext as _
 from compensation.codes import normalize_code
 from compensation.models import Coupon, CouponStatus, Redemption
 from customers.models import Customer
-from notifications.models import EventType
-from notifications.outbox import CustomerMessage, EventKey, customers_message, queue_on_commit
+from notifications.models import EventType, WebhookEvent
+from notifications.outbox import (
+    CustomerMessage,
+    EventKey,
+    customers_message,
+    queue_on_commit,
+    webhook_endpoints,
+    webhook_publish,
+)
+from orders.models import Order
 
 logger = logging.getLogger(__name__)
 
@@ -183,3 +192,48 @@ def coupons_tell_customers(*, coupons: list[Coupon]) -> None:
         )
     if coupons:
         queue_on_commit(event_type=EventType.COMPENSATION_ISSUED, since=since)
+        if _coupons_tell_merchants(coupons):
+            queue_on_commit(event_type=EventType.WEBHOOK, since=since)
+
+
+def _coupons_tell_merchants(coupons: list[Coupon]) -> int:
+    """``coupon.issued`` to the endpoints of the merchants whose orders earned the coupons,
+    their own only, up to ``WEBHOOK_BATCH_ORDERS`` a delivery; returns the deliveries written."""
+    taking = webhook_endpoints(event=WebhookEvent.COUPON_ISSUED, merchants=True)
+    if not taking:
+        return 0
+    merchant_of = dict(
+        Order.objects.filter(
+            pk__in={coupon.order_id for coupon in coupons if coupon.order_id}, merchant_id__in=list(taking)
+        ).values_list("pk", "merchant_id")
+    )
+    by_merchant: dict[int, list[Coupon]] = {}
+    for coupon in sorted(coupons, key=lambda coupon: coupon.pk):
+        if coupon.order_id in merchant_of:
+            by_merchant.setdefault(merchant_of[coupon.order_id], []).append(coupon)
+    tracking_numbers = dict(Order.objects.filter(pk__in=merchant_of).values_list("pk", "tracking_number"))
+    written = 0
+    size = settings.WEBHOOK_BATCH_ORDERS
+    for merchant_id, merchant_coupons in by_merchant.items():
+        for start in range(0, len(merchant_coupons), size):
+            batch = merchant_coupons[start : start + size]
+            written += webhook_publish(
+                event=WebhookEvent.COUPON_ISSUED,
+                reference=f"{merchant_id}:{batch[0].pk}",
+                data={
+                    "coupons": [
+                        {
+                            "code": coupon.code,
+                            "tracking_number": tracking_numbers[coupon.order_id],
+                            "value": coupon.value,
+                            "minimum_spend": coupon.minimum_spend,
+                            "valid_from": coupon.valid_from,
+                            "valid_until": coupon.valid_until,
+                            "incident_id": coupon.incident_id,
+                        }
+                        for coupon in batch
+                    ]
+                },
+                endpoints=taking[merchant_id],
+            )
+    return written

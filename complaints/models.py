@@ -191,7 +191,7 @@ class ReplyDeadline(models.Model):
             # Replies in time whose messages are still on their way.
             models.Index(
                 fields=["answered_at"],
-                condition=models.Q(met=True, delivery_checked_at__isnull=True),
+                condition=models.Q(met=True, delivery_checked_at__isnull=True, reply__isnull=False),
                 name="deadline_reply_unchecked",
             ),
         ]

@@ -23,9 +23,9 @@ from complaints.models import Complaint, ComplaintMessage, ComplaintStatus, Mess
 from core.errors import ConflictError, DomainError
 from core.roles import CUSTOMER_SERVICE_AGENT, SUPERVISOR
 from customers.models import Customer
-from notifications.models import FINAL_STATUSES, Notification
+from notifications.models import FINAL_STATUSES, Notification, WebhookEvent
 from notifications.models import Status as NotificationStatus
-from notifications.outbox import EventKey, customer_message, staff_alert
+from notifications.outbox import EventKey, customer_message, staff_alert, webhook_publish_now
 from orders.models import Order
 
 logger = logging.getLogger(__name__)
@@ -288,12 +288,15 @@ def complaint_replies_delivery_check(*, now: datetime | None = None) -> int:
                 met=False, delivery_checked_at=now
             )
             Complaint.objects.filter(pk__in=[deadline.complaint_id for deadline in missed]).update(escalated=True)
+            for deadline in missed:
+                _escalation_publish(deadline, why="the reply reached the customer on no channel")
             _tell(
                 _staff(SUPERVISOR),
                 "undelivered",
                 "投诉回复未送达客户 / replies that did not reach the customer",
                 missed,
                 now,
+                role=SUPERVISOR,
             )
             logger.warning("complaint replies did not reach the customer", extra={"count": len(missed)})
     return len(missed)
@@ -312,6 +315,8 @@ def _sweep_batch(now: datetime) -> dict[str, int]:
         )
         ReplyDeadline.objects.filter(pk__in=[deadline.pk for deadline in due]).update(escalated_at=now, met=False)
         Complaint.objects.filter(pk__in=[deadline.complaint_id for deadline in due]).update(escalated=True)
+        for deadline in due:
+            _escalation_publish(deadline, why="no reply within the deadline")
         soon = list(
             open_deadlines.filter(
                 reminded_at__isnull=True, due_at__gt=now, due_at__lte=now + settings.COMPLAINT_REMINDER_BEFORE
@@ -321,23 +326,59 @@ def _sweep_batch(now: datetime) -> dict[str, int]:
         )
         ReplyDeadline.objects.filter(pk__in=[deadline.pk for deadline in soon]).update(reminded_at=now)
         if due:
-            _tell(_staff(SUPERVISOR), "escalation", "投诉超过回复时限 / complaints not answered in time", due, now)
+            _tell(
+                _staff(SUPERVISOR),
+                "escalation",
+                "投诉超过回复时限 / complaints not answered in time",
+                due,
+                now,
+                role=SUPERVISOR,
+            )
         by_assignee: dict[Any, list[ReplyDeadline]] = {}
         for deadline in soon:
             by_assignee.setdefault(deadline.complaint.assignee, []).append(deadline)
         for assignee, deadlines in by_assignee.items():
             recipients = [assignee] if assignee is not None and assignee.email else _staff(CUSTOMER_SERVICE_AGENT)
-            _tell(recipients, "reminder", "投诉回复即将到期 / replies due soon", deadlines, now)
+            _tell(
+                recipients,
+                "reminder",
+                "投诉回复即将到期 / replies due soon",
+                deadlines,
+                now,
+                role=CUSTOMER_SERVICE_AGENT,
+            )
     if due or soon:
         logger.info("complaint deadlines swept", extra={"reminded": len(soon), "escalated": len(due)})
     return {"reminded": len(soon), "escalated": len(due)}
+
+
+def _escalation_publish(deadline: ReplyDeadline, *, why: str) -> None:
+    """``complaint.escalated`` to our own systems' webhook endpoints (no personal data)."""
+    complaint = deadline.complaint
+    webhook_publish_now(
+        event=WebhookEvent.COMPLAINT_ESCALATED,
+        reference=f"{deadline.pk}",
+        data={
+            "complaint": {
+                "reference": complaint.reference,
+                "reason": complaint.reason,
+                "status": complaint.status,
+                "incident_id": complaint.incident_id,
+                "assignee": complaint.assignee.get_username() if complaint.assignee_id else None,
+            },
+            "due_at": deadline.due_at,
+            "why": why,
+        },
+    )
 
 
 def _staff(group: str) -> list[Any]:
     return list(get_user_model().objects.filter(groups__name=group, is_active=True).exclude(email="").order_by("pk"))
 
 
-def _tell(recipients: list[Any], kind: str, subject: str, deadlines: list[ReplyDeadline], now: datetime) -> None:
+def _tell(
+    recipients: list[Any], kind: str, subject: str, deadlines: list[ReplyDeadline], now: datetime, *, role: str
+) -> None:
     """One email per sweep and recipient, listing the complaints: a digest, not a flood.
 
     Written to the outbox in the sweep's transaction, so the stamps and the alert
@@ -350,6 +391,7 @@ def _tell(recipients: list[Any], kind: str, subject: str, deadlines: list[ReplyD
     ]
     staff_alert(
         users=recipients,
+        roles=[role],
         event_key=EventKey.staff(f"complaint-{kind}", f"{now:%Y%m%d%H%M%S}-{deadlines[0].pk}"),
         subject=f"{subject} ({len(deadlines)})",
         body="\n".join(lines) + "\n",

@@ -14,6 +14,8 @@ from components.models import (
     MaintenanceState,
     ServiceComponent,
 )
+from notifications.models import WebhookEvent
+from notifications.outbox import webhook_publish_now
 
 
 def _worst(statuses: Iterable[str]) -> str:
@@ -57,6 +59,17 @@ def component_statuses_recompute(*, component_ids: Iterable[int], reason: str = 
                 continue
             ComponentStatusChange.objects.create(
                 component=component, from_status=component.status, to_status=wanted, changed_at=now, reason=reason[:200]
+            )
+            webhook_publish_now(
+                event=WebhookEvent.COMPONENT_STATUS_CHANGED,
+                reference=f"{component.pk}:{now.timestamp():.6f}",
+                data={
+                    "component": {"id": component.pk, "name_zh": component.name_zh, "name_en": component.name_en},
+                    "from_status": component.status,
+                    "to_status": wanted,
+                    "changed_at": now,
+                    "reason": reason[:200],
+                },
             )
             component.status, component.status_changed_at = wanted, now
             component.save(update_fields=["status", "status_changed_at"])

@@ -4,14 +4,14 @@ import os
 
 from celery import Celery, signals
 
-from config.task_policy import TASK_ANNOTATIONS
+from config.jobs import TASK_ANNOTATIONS
 from core.logging import request_id_var
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("parcel_incident")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# Per-task acks_late and time limits, one table: config/task_policy.py.
+# Per-task acks_late and time limits, from the one table of jobs: config/jobs.py.
 app.conf.task_annotations = TASK_ANNOTATIONS
 app.autodiscover_tasks()
 

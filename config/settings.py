@@ -21,6 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.env import Env
+from config.jobs import BEAT_SCHEDULE
 
 env = Env()
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -186,56 +187,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE = {
-    "worker-heartbeat": {
-        "task": "core.tasks.record_worker_heartbeat",
-        "schedule": timedelta(seconds=30),
-        "options": {"expires": 25},
-    },
-}
-CELERY_BEAT_SCHEDULE |= {
-    "incident-targets": {
-        "task": "incidents.tasks.check_incident_targets",
-        "schedule": timedelta(minutes=1),
-        "options": {"expires": 55},
-    },
-    "notification-sweeper": {
-        "task": "notifications.tasks.sweep_notifications",
-        "schedule": timedelta(minutes=1),
-        "options": {"expires": 55},
-    },
-    "incident-announcements": {
-        "task": "incidents.tasks.sweep_announcements",
-        "schedule": timedelta(minutes=1),
-        "options": {"expires": 55},
-    },
-    "complaint-deadlines": {
-        "task": "complaints.tasks.sweep_complaint_deadlines",
-        "schedule": timedelta(minutes=1),
-        "options": {"expires": 55},
-    },
-    "coupon-expiry": {
-        "task": "compensation.tasks.expire_coupons",
-        "schedule": timedelta(hours=1),
-        "options": {"expires": 3000},
-    },
-    "maintenance-windows": {
-        "task": "components.tasks.advance_maintenances",
-        "schedule": timedelta(minutes=1),
-        "options": {"expires": 55},
-    },
-    "status-page": {
-        "task": "portal.tasks.rebuild_status_page",
-        "schedule": timedelta(minutes=5),
-        "options": {"expires": 280},
-    },
-}
-# Owners of open follow-up items hear once a day; hourly runs catch up after downtime.
-CELERY_BEAT_SCHEDULE["follow-up-reminders"] = {
-    "task": "reports.tasks.remind_follow_up_owners",
-    "schedule": timedelta(hours=1),
-    "options": {"expires": 3000},
-}
+# Which beat runs, from the one table of jobs (config/jobs.py).
+CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 # A target is "about to be missed" in its last quarter (at least five minutes).
 TARGET_WARNING_FRACTION = 0.25
 # A reply is owed this long after a complaint is filed or the customer writes back;
@@ -425,6 +378,16 @@ SUBSCRIPTION_SMS_PER_HOUR = env.int("SUBSCRIPTION_SMS_PER_HOUR", 200, minimum=1)
 # also the bound on duplicates after a crash: a message counts against it from the
 # moment it is handed to the provider until its outcome is committed.
 NOTIFICATION_MAX_IN_FLIGHT = env.int("NOTIFICATION_MAX_IN_FLIGHT", 64, minimum=1, maximum=1000)
+# Outgoing webhooks (Standard Webhooks): a short timeout, so a slow endpoint holds few
+# slots for long; an endpoint failing this long is disabled and its owner told; a
+# rotated secret keeps signing beside the new one this long; orders per delivery.
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+WEBHOOK_DISABLE_AFTER_HOURS = env.int("WEBHOOK_DISABLE_AFTER_HOURS", 24, minimum=1)
+WEBHOOK_SECRET_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", 24, minimum=0)
+WEBHOOK_BATCH_ORDERS = env.int("WEBHOOK_BATCH_ORDERS", 100, minimum=1, maximum=1000)
+# Endpoints on private, loopback and link-local addresses are refused (server-side
+# request forgery) unless this is on; off in production unless set.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=not IS_PRODUCTION)
 # Open SMTP (or email API) connections per worker process, each reused across messages.
 NOTIFICATION_EMAIL_CONNECTIONS = env.int("NOTIFICATION_EMAIL_CONNECTIONS", 4, minimum=1, maximum=64)
 # Up to this many affected parcels an update's messages are written in its own

@@ -18,6 +18,7 @@ _VIEW_PARCELS = [
     "customers.view_customer",
     "orders.view_order",
     "orders.view_trackingevent",
+    "orders.view_merchant",
 ]
 _VIEW_INCIDENTS = [
     "incidents.view_incident",
@@ -124,6 +125,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "notifications.change_notificationtemplate",
         # Who asked for status notices: addresses, so supervisors only.
         "notifications.view_statussubscription",
+        # Where webhooks and staff alerts go (secrets, chat tokens): supervisors only.
+        "notifications.view_webhookendpoint",
+        "notifications.add_webhookendpoint",
+        "notifications.change_webhookendpoint",
+        "notifications.delete_webhookendpoint",
+        "notifications.view_chatdestination",
+        "notifications.add_chatdestination",
+        "notifications.change_chatdestination",
+        "notifications.delete_chatdestination",
         "components.add_servicecomponent",
         "components.add_componentgroup",
         "components.change_componentgroup",
@@ -155,33 +165,24 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
-def sync_role_groups(apps: Any, schema_editor: Any = None) -> None:
+def role_groups_sync(**_: Any) -> None:
     """Create each role's group and set its permissions to exactly ``ROLE_PERMISSIONS``.
 
-    Usable as a ``RunPython`` function: it first creates the permissions of every
-    migrated model (Django otherwise does that only after ``migrate`` finishes).
-    Permissions of models not migrated yet are left for a later migration.
+    A ``post_migrate`` receiver (``CoreConfig.ready``), as Django creates
+    permissions itself: after every ``migrate`` and every test database flush, so a
+    role never lags behind the table and no migration carries live code. Makes the
+    permissions of every app first: the signal reaches ``core`` before the apps above it.
     """
+    from django.apps import apps
     from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
 
     for app_config in apps.get_app_configs():
-        # create_permissions skips app configs without a models module, which is
-        # how migrations' historical app configs look; restore it afterwards.
-        original = getattr(app_config, "models_module", None)
-        app_config.models_module = original or True
-        try:
-            create_permissions(app_config, apps=apps, verbosity=0)
-        finally:
-            app_config.models_module = original
-
-    group_model = apps.get_model("auth", "Group")
-    permission_model = apps.get_model("auth", "Permission")
+        create_permissions(app_config, verbosity=0)
+    by_name = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.values_list("pk", "content_type__app_label", "codename")
+    }
     for role, permission_names in ROLE_PERMISSIONS.items():
-        group, _ = group_model.objects.get_or_create(name=role)
-        wanted = []
-        for name in permission_names:
-            app_label, codename = name.split(".")
-            permission = permission_model.objects.filter(content_type__app_label=app_label, codename=codename).first()
-            if permission is not None:
-                wanted.append(permission)
-        group.permissions.set(wanted)
+        group, _created = Group.objects.get_or_create(name=role)
+        group.permissions.set([by_name[name] for name in permission_names if name in by_name])

@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TWILIO_SID = "AC" + "0" * 32
@@ -116,12 +117,13 @@ def provider_environment(twilio: StandIn | str, smtp_port: int) -> dict[str, str
     }
 
 
-def worker_command(*, concurrency: int, queue: str, loglevel: str = "INFO", python: str | None = None) -> list[str]:
-    """``celery worker`` as deploy/systemd/parcel-worker@.service and Compose start it (prefork)."""
+def worker_command(*, concurrency: int, queue: str, loglevel: str = "INFO", module: str = "celery") -> list[str]:
+    """``celery worker`` as deploy/systemd/parcel-worker@.service and Compose start it (prefork);
+    ``module`` is a stand-in for ``celery`` that adjusts something first (the fault suite's backoff)."""
     return [
-        python or sys.executable,
+        sys.executable,
         "-m",
-        "celery",
+        module,
         "-A",
         "config",
         "worker",
@@ -156,3 +158,78 @@ def children_of(pid: int) -> list[int]:
             return [int(child) for child in children.read().split()]
     except FileNotFoundError:
         return []
+
+
+# --- the scratch database of a benchmark ---------------------------------------------------------
+
+BENCH_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parcel_bench")
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def scratch_django(database_url: str = BENCH_DATABASE_URL, redis_url: str = BENCH_REDIS_URL, **settings: str) -> None:
+    """Django in this process on a fresh, migrated scratch database (dropped and re-created)."""
+    django_on(scratch_database(database_url), redis_url, **settings)
+
+
+def vacuum(*tables: str) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"VACUUM ANALYZE {table}")
+
+
+def staff_user(*, role: str, username: str, email: str = "") -> Any:
+    """A member of staff in ``role`` (benchmarks use the services, never test factories)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(username=username, email=email, is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return get_user_model().objects.get(pk=user.pk)  # without the permission cache of the bare object
+
+
+def incident_for(actor: Any, *, category: str = "logistics") -> Any:
+    """A public incident declared by ``actor``, telling no one."""
+    from incidents.models import IncidentCategory
+    from incidents.services import incident_declare
+
+    return incident_declare(
+        actor=actor,
+        category=IncidentCategory.objects.get(code=category),
+        title_zh="受台风影响,广州白云转运中心暂停作业",
+        title_en="Typhoon: Guangzhou Baiyun hub closed",
+        severity=2,
+        notify_customers=False,
+    )
+
+
+def affected_customers(*, count: int, prefix: str, hub: str = "上海转运中心") -> tuple[Any, Any]:
+    """``count`` customers with one parcel each at ``hub``, linked to a new incident
+    without telling them; returns (incident, the supervisor who declared it)."""
+    from django.utils import timezone
+
+    from core import roles
+    from customers.models import Customer
+    from incidents.linking import LinkCriteria, incident_link_orders
+    from orders.models import Order
+
+    Customer.objects.bulk_create(
+        Customer(external_id=f"{prefix}{index}", name="王芳", phone=f"+86138{index:08d}", email="")
+        for index in range(count)
+    )
+    Order.objects.bulk_create(
+        Order(
+            tracking_number=f"{prefix}{index:013d}",
+            customer=customer,
+            origin_city="上海",
+            destination_city="北京",
+            hub=hub,
+            promised_delivery=timezone.now(),
+        )
+        for index, customer in enumerate(Customer.objects.filter(external_id__startswith=prefix).order_by("id"))
+    )
+    supervisor = staff_user(role=roles.SUPERVISOR, username=f"{prefix.lower()}-supervisor")
+    incident = incident_for(supervisor)
+    incident_link_orders(incident=incident, criteria=LinkCriteria(hubs=[hub]), actor=supervisor, notify=False)
+    return incident, supervisor

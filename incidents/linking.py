@@ -25,7 +25,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.bulk import insert_from_select
-from incidents.messaging import incident_affected_customers_notify
+from core.queue import enqueue_on_commit
+from core.roles import INCIDENT_MANAGER
+from incidents.messaging import (
+    MERCHANTS_ESTIMATES_TASK,
+    incident_affected_customers_notify,
+    merchants_announce_on_commit,
+)
 from incidents.models import (
     LINK_PERMISSION,
     MANAGE_PERMISSION,
@@ -38,6 +44,7 @@ from incidents.models import (
     Visibility,
 )
 from incidents.services import IncidentError, _timeline
+from notifications.outbox import EventKey, staff_alert
 from orders.models import Order
 
 logger = logging.getLogger(__name__)
@@ -184,6 +191,7 @@ def _notify(incident: Incident, notify: bool) -> None:
     # An internal incident tells nobody; publishing it tells its customers.
     if notify and incident.is_open and incident.is_published:
         incident_affected_customers_notify(incident=incident)
+        merchants_announce_on_commit(incident=incident)
 
 
 def incident_link_orders(
@@ -357,7 +365,7 @@ def incident_shift_estimates(*, incident: Incident, actor: AbstractBaseUser, del
             )
         )
         hours = delta.total_seconds() / 3600
-        _timeline(
+        update = _timeline(
             incident=incident,
             kind=UpdateKind.ORDERS,
             visibility=Visibility.INTERNAL,
@@ -365,6 +373,8 @@ def incident_shift_estimates(*, incident: Incident, actor: AbstractBaseUser, del
             body_zh=f"{shifted} 个受影响订单的预计送达时间调整 {hours:+g} 小时。",
             body_en=f"Moved the estimate of {shifted} affected orders by {hours:+g} h.",
         )
+        if incident.is_published:
+            enqueue_on_commit(MERCHANTS_ESTIMATES_TASK, incident.pk, update.pk)
     return shifted
 
 
@@ -438,6 +448,18 @@ def link_job_run(*, job_id: int) -> LinkJob:
             job.save(update_fields=["state", "finished_at"])
             _record(job.incident, job.created_by, job.linked, "批量任务", "background job")
             _notify(job.incident, spec.get("notify", True))
+            staff_alert(
+                users=[job.created_by] if job.created_by else [],
+                event_key=EventKey.staff("link-job-done", str(job.pk)),
+                subject=f"[{job.incident.reference}] 批量关联完成 / linking done: {job.linked}",
+                body=(
+                    f"{job.incident.reference} {job.incident.title_zh}\n"
+                    f"Orders linked: {job.linked} of {job.total_orders} matching\n"
+                    f"{settings.PUBLIC_BASE_URL}/admin/incidents/incident/{job.incident_id}/change/\n"
+                ),
+                roles=[INCIDENT_MANAGER],
+                category_id=job.incident.category_id,
+            )
     except Exception as error:
         LinkJob.objects.filter(pk=job.pk).update(
             state=LinkJobState.FAILED, error=f"{type(error).__name__}: {error}"[:2000]

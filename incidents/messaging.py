@@ -27,10 +27,27 @@ from django.utils import timezone
 
 from core.queue import enqueue, enqueue_on_commit
 from customers.models import Customer
-from incidents.models import AffectedOrder, Incident, IncidentStatus, IncidentUpdate, Severity, UpdateKind, Visibility
+from incidents.models import (
+    AffectedOrder,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+    MerchantAnnouncement,
+    Severity,
+    UpdateKind,
+    Visibility,
+)
 from notifications.contexts import context_provider_register
-from notifications.models import Channel, EventType, Notification
-from notifications.outbox import EventKey, fan_out, queue_on_commit, subscribers_notice
+from notifications.models import Channel, EventType, Notification, WebhookEndpoint, WebhookEvent
+from notifications.outbox import (
+    EventKey,
+    fan_out,
+    queue_on_commit,
+    subscribers_notice,
+    webhook_endpoints,
+    webhook_publish,
+    webhook_publish_now,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -247,4 +264,156 @@ def register_message_contexts() -> None:
             EventType.INCIDENT_RESOLVED,
         ],
         provider=message_contexts,
+    )
+
+
+# --- webhooks: our own systems hear of every timeline row, merchants of their orders --------
+
+
+def _incident_data(incident: Incident) -> dict[str, object]:
+    return {
+        "id": incident.pk,
+        "reference": incident.reference,
+        "title_zh": incident.title_zh,
+        "title_en": incident.title_en,
+        "category": incident.category.code,
+        "severity": incident.severity,
+        "status": incident.status,
+        "published": incident.is_published,
+        "reported_at": incident.reported_at,
+        "estimated_recovery_at": incident.estimated_recovery_at,
+        "resolved_at": incident.resolved_at,
+        "link": f"{settings.PUBLIC_BASE_URL}/incidents/{incident.pk}/" if incident.is_published else None,
+    }
+
+
+def incident_webhook_publish(*, update: IncidentUpdate) -> int:
+    """``incident.created`` for the declaration, ``incident.resolved`` for the resolution,
+    ``incident.updated`` for every other timeline row (internal ones too: the endpoints
+    are our own systems), queued after the row commits."""
+    if update.kind == UpdateKind.DECLARED:
+        event = WebhookEvent.INCIDENT_CREATED
+    elif update.status == IncidentStatus.RESOLVED and update.from_status != IncidentStatus.RESOLVED:
+        event = WebhookEvent.INCIDENT_RESOLVED
+    else:
+        event = WebhookEvent.INCIDENT_UPDATED
+    return webhook_publish_now(
+        event=event,
+        reference=str(update.pk),
+        data={
+            "incident": _incident_data(update.incident),
+            "update": {
+                "id": update.pk,
+                "kind": update.kind,
+                "visibility": update.visibility,
+                "status": update.status,
+                "from_status": update.from_status,
+                "body_zh": update.body_zh,
+                "body_en": update.body_en,
+                "created_at": update.created_at,
+            },
+        },
+    )
+
+
+MERCHANTS_AFFECTED_TASK = "incidents.tasks.announce_to_merchants"
+MERCHANTS_ESTIMATES_TASK = "incidents.tasks.announce_estimates_to_merchants"
+
+
+def merchants_announce_on_commit(*, incident: Incident) -> None:
+    """After parcels are linked to a public incident (or it is published): its merchants' systems hear, by a worker."""
+    if incident.is_published and WebhookEndpoint.objects.filter(is_enabled=True, merchant__isnull=False).exists():
+        enqueue_on_commit(MERCHANTS_AFFECTED_TASK, incident.pk)
+
+
+def _order_rows(affected: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [
+        {
+            "tracking_number": row["order__tracking_number"],
+            "reason": row["reason"],
+            "promised_delivery": row["original_promise"],
+            "new_estimate": row["new_estimate"],
+        }
+        for row in affected
+    ]
+
+
+_AFFECTED_FIELDS = ("pk", "order__tracking_number", "reason", "original_promise", "new_estimate")
+
+
+def merchants_affected_announce(*, incident_id: int) -> int:
+    """``order.affected`` to each merchant's endpoints: their own parcels only, up to
+    ``WEBHOOK_BATCH_ORDERS`` a delivery. Resumes after the last parcel announced, so a
+    rerun (or a second link) sends only what is new. Returns the deliveries written."""
+    incident = Incident.objects.select_related("category").get(pk=incident_id)
+    if not incident.is_published:
+        return 0
+    since = timezone.now()
+    written = 0
+    data = _incident_data(incident)
+    for merchant_id, endpoints in webhook_endpoints(event=WebhookEvent.ORDER_AFFECTED, merchants=True).items():
+        while True:
+            with transaction.atomic():
+                cursor, _created = MerchantAnnouncement.objects.select_for_update().get_or_create(
+                    incident=incident, merchant_id=merchant_id
+                )
+                batch = list(
+                    AffectedOrder.objects.filter(
+                        incident=incident, order__merchant_id=merchant_id, pk__gt=cursor.last_affected_id
+                    )
+                    .order_by("pk")
+                    .values(*_AFFECTED_FIELDS)[: settings.WEBHOOK_BATCH_ORDERS]
+                )
+                if not batch:
+                    break
+                written += webhook_publish(
+                    event=WebhookEvent.ORDER_AFFECTED,
+                    reference=f"{incident.pk}:{batch[0]['pk']}",
+                    data={"incident": data, "orders": _order_rows(batch)},
+                    endpoints=endpoints,
+                )
+                cursor.last_affected_id = batch[-1]["pk"]
+                cursor.save(update_fields=["last_affected_id"])
+    if written:
+        queue_on_commit(event_type=EventType.WEBHOOK, since=since)
+    return written
+
+
+def merchants_estimates_announce(*, incident_id: int, update_id: int) -> int:
+    """``order.estimate_changed`` to each merchant's endpoints after the incident's estimates
+    moved (timeline row ``update_id``): their parcels with the new estimate, in batches.
+    Keyed on the row, so a rerun writes nothing twice."""
+    incident = Incident.objects.select_related("category").get(pk=incident_id)
+    if not incident.is_published:
+        return 0
+    since = timezone.now()
+    written = 0
+    data = _incident_data(incident)
+    for merchant_id, endpoints in webhook_endpoints(event=WebhookEvent.ORDER_ESTIMATE_CHANGED, merchants=True).items():
+        parcels = (
+            AffectedOrder.objects.filter(incident=incident, order__merchant_id=merchant_id)
+            .order_by("pk")
+            .values(*_AFFECTED_FIELDS)
+        )
+        batch: list[dict[str, object]] = []
+        for row in parcels.iterator(chunk_size=2000):
+            batch.append(row)
+            if len(batch) == settings.WEBHOOK_BATCH_ORDERS:
+                written += _estimates_publish(incident, update_id, data, batch, endpoints)
+                batch = []
+        if batch:
+            written += _estimates_publish(incident, update_id, data, batch, endpoints)
+    if written:
+        queue_on_commit(event_type=EventType.WEBHOOK, since=since)
+    return written
+
+
+def _estimates_publish(
+    incident: Incident, update_id: int, data: dict[str, object], batch: list[dict[str, object]], endpoints: list
+) -> int:
+    return webhook_publish(
+        event=WebhookEvent.ORDER_ESTIMATE_CHANGED,
+        reference=f"{incident.pk}:{update_id}:{batch[0]['pk']}",
+        data={"incident": data, "orders": _order_rows(batch)},
+        endpoints=endpoints,
     )

@@ -435,3 +435,18 @@ class LinkJob(models.Model):
         if not self.max_order_id:
             return 0
         return min(99, int(100 * self.scanned_up_to_id / self.max_order_id))
+
+
+class MerchantAnnouncement(models.Model):
+    """How far a merchant's systems have been told of an incident's affected orders:
+    the last affected-order row announced. A rerun goes on from there."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    merchant = models.ForeignKey("orders.Merchant", on_delete=models.CASCADE, related_name="+")
+    last_affected_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["incident", "merchant"], name="merchant_announcement_once")]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} → {self.merchant_id}: {self.last_affected_id}"

@@ -22,7 +22,12 @@ from django_fsm import can_proceed
 from components.services import component_statuses_recompute
 from core.errors import ConflictError, DomainError
 from incidents.markdown import render_markdown
-from incidents.messaging import incident_affected_customers_notify, update_announce_on_commit
+from incidents.messaging import (
+    incident_affected_customers_notify,
+    incident_webhook_publish,
+    merchants_announce_on_commit,
+    update_announce_on_commit,
+)
 from incidents.models import (
     DECLARE_PERMISSION,
     MANAGE_PERMISSION,
@@ -88,6 +93,7 @@ def _timeline(
     )
     if public:
         update_announce_on_commit(update=update)
+    incident_webhook_publish(update=update)
     return update
 
 
@@ -217,6 +223,7 @@ def incident_publish(*, incident_id: int, actor: AbstractBaseUser) -> Incident:
         )
         if incident.is_open:
             incident_affected_customers_notify(incident=incident)
+            merchants_announce_on_commit(incident=incident)
     logger.info("incident published", extra={"incident": incident.pk})
     return incident
 

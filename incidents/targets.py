@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
-from core.roles import SUPERVISOR
+from core.roles import INCIDENT_MANAGER, SUPERVISOR
 from incidents.models import OPEN_STATUSES, AlertKind, Incident, Target, TargetAlert, UpdateKind, Visibility
 from incidents.services import _timeline
 from notifications.outbox import EventKey, staff_alert
@@ -104,6 +104,8 @@ def _alert_staff(alert: TargetAlert) -> int:
         f"Status: {incident.status}\n{settings.PUBLIC_BASE_URL}/admin/incidents/incident/{incident.pk}/change/\n"
     )
     return staff_alert(
+        roles=[SUPERVISOR, INCIDENT_MANAGER],
+        category_id=incident.category_id,
         users=target_alert_recipients(incident),
         event_key=EventKey.staff("target-alert", str(alert.pk)),
         subject=subject,

@@ -20,6 +20,22 @@ def announce_update(update_id: int) -> dict[str, int]:
 
 
 @shared_task(ignore_result=True)
+def announce_to_merchants(incident_id: int) -> int:
+    """Tell merchants' systems of their affected orders. Resumes where it stopped."""
+    from incidents.messaging import merchants_affected_announce
+
+    return merchants_affected_announce(incident_id=incident_id)
+
+
+@shared_task(ignore_result=True)
+def announce_estimates_to_merchants(incident_id: int, update_id: int) -> int:
+    """Tell merchants' systems their orders' new estimates. Idempotent (keyed on the update)."""
+    from incidents.messaging import merchants_estimates_announce
+
+    return merchants_estimates_announce(incident_id=incident_id, update_id=update_id)
+
+
+@shared_task(ignore_result=True)
 def sweep_announcements() -> int:
     """Beat, every minute: queue again the announcements whose task was lost."""
     from incidents.messaging import incident_announcements_sweep

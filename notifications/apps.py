@@ -8,8 +8,19 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from anymail.signals import tracking
+        from django.db.models.signals import post_migrate
 
         tracking.connect(_email_tracking, dispatch_uid="notifications.email_tracking")
+        # The message templates exist after every migrate and every test database flush.
+        post_migrate.connect(_templates_ensure, sender=self, dispatch_uid="notifications.templates")
+
+
+def _templates_ensure(**_: object) -> None:
+    from django.apps import apps
+
+    from notifications.migrations._reference_data import create_templates
+
+    create_templates(apps, None)
 
 
 def _email_tracking(*, event: object, esp_name: str = "", **_: object) -> None:

@@ -10,6 +10,12 @@ from customers.models import Customer, Language
 class Channel(models.TextChoices):
     SMS = "sms", _("SMS")
     EMAIL = "email", _("Email")
+    WEBHOOK = "webhook", _("Webhook")
+    CHAT = "chat", _("Chat")
+
+
+# What a person is written to on: templates and status subscriptions offer these only.
+PERSON_CHANNELS = [(Channel.SMS.value, Channel.SMS.label), (Channel.EMAIL.value, Channel.EMAIL.label)]
 
 
 class EventType(models.TextChoices):
@@ -23,6 +29,7 @@ class EventType(models.TextChoices):
     STATUS_CONFIRM = "status_confirm", _("Status notices: confirm sign-up")
     STATUS_NOTICE = "status_notice", _("Status notice")
     STAFF_ALERT = "staff_alert", _("Staff alert")
+    WEBHOOK = "webhook", _("Webhook event")
 
 
 class Status(models.TextChoices):
@@ -38,11 +45,21 @@ class Status(models.TextChoices):
 FINAL_STATUSES = [Status.DELIVERED, Status.FAILED, Status.UNDELIVERED, Status.SUPPRESSED]
 
 
+RECIPIENT_FIELDS = ("customer", "subscription", "staff_user", "webhook_endpoint", "chat_destination")
+
+
+def _exactly_one_recipient() -> models.Q:
+    condition = models.Q()
+    for chosen in RECIPIENT_FIELDS:
+        condition |= models.Q(**{f"{field}__isnull": field != chosen for field in RECIPIENT_FIELDS})
+    return condition
+
+
 class Notification(models.Model):
     """One message to one recipient on one channel for one event: the outbox row.
 
-    The recipient is a customer, a status-page subscriber or a member of staff
-    (alerts), exactly one of them. The unique constraints on (event key,
+    The recipient is a customer, a status-page subscriber, a member of staff
+    (alerts), a webhook endpoint or a chat, exactly one of them. The unique constraints on (event key,
     recipient, channel) are what make a second message for the same event
     impossible, whoever tries.
     """
@@ -65,6 +82,22 @@ class Notification(models.Model):
         on_delete=models.CASCADE,
         related_name="staff_notifications",
         verbose_name=_("staff member"),
+        null=True,
+        blank=True,
+    )
+    webhook_endpoint = models.ForeignKey(
+        "notifications.WebhookEndpoint",
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("webhook endpoint"),
+        null=True,
+        blank=True,
+    )
+    chat_destination = models.ForeignKey(
+        "notifications.ChatDestination",
+        on_delete=models.CASCADE,
+        related_name="messages",
+        verbose_name=_("chat"),
         null=True,
         blank=True,
     )
@@ -109,12 +142,13 @@ class Notification(models.Model):
                 fields=["event_key", "subscription", "channel"], name="notification_once_per_subscriber"
             ),
             models.UniqueConstraint(fields=["event_key", "staff_user", "channel"], name="notification_once_per_staff"),
-            models.CheckConstraint(
-                condition=models.Q(customer__isnull=False, subscription__isnull=True, staff_user__isnull=True)
-                | models.Q(customer__isnull=True, subscription__isnull=False, staff_user__isnull=True)
-                | models.Q(customer__isnull=True, subscription__isnull=True, staff_user__isnull=False),
-                name="notification_one_recipient",
+            models.UniqueConstraint(
+                fields=["event_key", "webhook_endpoint", "channel"], name="notification_once_per_endpoint"
             ),
+            models.UniqueConstraint(
+                fields=["event_key", "chat_destination", "channel"], name="notification_once_per_chat"
+            ),
+            models.CheckConstraint(condition=_exactly_one_recipient(), name="notification_one_recipient"),
         ]
         indexes = [
             # The sweeper's and the dispatcher's work: only rows still to send.
@@ -179,7 +213,7 @@ class NotificationTemplate(models.Model):
     """Staff-editable wording per event, channel and language; named placeholders only."""
 
     event_type = models.CharField(_("event"), max_length=24, choices=EventType.choices)
-    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=PERSON_CHANNELS)
     language = models.CharField(_("language"), max_length=8, choices=Language.choices)
     subject = models.CharField(_("subject"), max_length=200, blank=True, help_text=_("Email only."))
     body = models.TextField(_("text"))
@@ -203,7 +237,7 @@ class StatusSubscription(models.Model):
     every email ends it.
     """
 
-    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=PERSON_CHANNELS)
     address = models.CharField(_("email or phone"), max_length=254)
     language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.CHINESE)
     components = models.ManyToManyField(
@@ -247,3 +281,91 @@ class StatusSubscription(models.Model):
             name, _at, domain = self.address.partition("@")
             return f"{name[:1]}***@{domain}"
         return f"{self.address[:3]}****{self.address[-4:]}"
+
+
+class WebhookEvent(models.TextChoices):
+    INCIDENT_CREATED = "incident.created", "incident.created"
+    INCIDENT_UPDATED = "incident.updated", "incident.updated"
+    INCIDENT_RESOLVED = "incident.resolved", "incident.resolved"
+    COMPONENT_STATUS_CHANGED = "component.status_changed", "component.status_changed"
+    COMPLAINT_ESCALATED = "complaint.escalated", "complaint.escalated"
+    ORDER_AFFECTED = "order.affected", "order.affected"
+    ORDER_ESTIMATE_CHANGED = "order.estimate_changed", "order.estimate_changed"
+    COUPON_ISSUED = "coupon.issued", "coupon.issued"
+
+
+# A merchant's endpoint hears about its own orders only; the rest is for our own systems.
+MERCHANT_EVENTS = (WebhookEvent.ORDER_AFFECTED, WebhookEvent.ORDER_ESTIMATE_CHANGED, WebhookEvent.COUPON_ISSUED)
+INTERNAL_EVENTS = tuple(event for event in WebhookEvent if event not in MERCHANT_EVENTS)
+
+
+class WebhookEndpoint(models.Model):
+    """Where a system wants signed webhooks: one of ours (incidents, components,
+    complaints) or a merchant's (its own orders and coupons)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("URL"), max_length=500)
+    merchant = models.ForeignKey(
+        "orders.Merchant",
+        on_delete=models.CASCADE,
+        related_name="webhook_endpoints",
+        verbose_name=_("merchant"),
+        null=True,
+        blank=True,
+        help_text=_("Set for a merchant's system, which hears about its own orders only."),
+    )
+    events = models.JSONField(_("events"), default=list)
+    secret = models.CharField(_("signing secret"), max_length=64, editable=False)
+    previous_secret = models.CharField(max_length=64, blank=True, editable=False)
+    previous_secret_until = models.DateTimeField(
+        _("previous secret valid until"), null=True, blank=True, editable=False
+    )
+    is_enabled = models.BooleanField(_("enabled"), default=True)
+    disabled_reason = models.CharField(_("why disabled"), max_length=300, blank=True)
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+        help_text=_("Emailed when the endpoint keeps failing and is disabled."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChatDestination(models.Model):
+    """A chat the team works in (WeCom, DingTalk, Feishu, Slack, Teams, …), as an Apprise
+    URL, and which staff alerts it takes: those for some roles, or some incident categories."""
+
+    name = models.CharField(_("name"), max_length=100)
+    apprise_url = models.CharField(
+        _("Apprise URL"),
+        max_length=500,
+        help_text=_("e.g. wecombot://KEY, dingtalk://TOKEN/, feishu://TOKEN/, slack://…, msteams://…"),
+    )
+    roles = models.ManyToManyField("auth.Group", blank=True, related_name="+", verbose_name=_("roles"))
+    categories = models.ManyToManyField(
+        "incidents.IncidentCategory", blank=True, related_name="+", verbose_name=_("incident categories")
+    )
+    is_enabled = models.BooleanField(_("enabled"), default=True)
+    last_tested_at = models.DateTimeField(_("last test"), null=True, blank=True, editable=False)
+    last_test_result = models.CharField(_("last test's result"), max_length=300, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("chat for staff alerts")
+        verbose_name_plural = _("chats for staff alerts")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

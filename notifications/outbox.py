@@ -17,6 +17,7 @@ complaints, compensation, components, the portal's subscriptions and staff alert
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import BooleanField, Case, CharField, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
@@ -33,7 +35,15 @@ from core.bulk import insert_from_select
 from core.queue import enqueue_on_commit
 from customers.models import Customer
 from notifications.messages import SUBJECT_MAX_LENGTH, message_render
-from notifications.models import Channel, EventType, Notification, Status, StatusSubscription
+from notifications.models import (
+    Channel,
+    ChatDestination,
+    EventType,
+    Notification,
+    Status,
+    StatusSubscription,
+    WebhookEndpoint,
+)
 from notifications.rendering import one_line
 
 logger = logging.getLogger(__name__)
@@ -81,6 +91,10 @@ class EventKey:
     @staticmethod
     def staff(kind: str, reference: str) -> str:
         return f"staff:{kind}:{reference}"[:64]
+
+    @staticmethod
+    def webhook(event: str, reference: str) -> str:
+        return f"wh:{event}:{reference}"[:64]
 
 
 def queue_on_commit(
@@ -298,7 +312,7 @@ def subscribers_notice(
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
             values = context(language)
-        for channel in Channel.values:
+        for channel in (Channel.SMS, Channel.EMAIL):
             rendered[(channel, language)] = message_render(
                 event_type=EventType.STATUS_NOTICE, channel=channel, language=language, context=values
             )
@@ -335,10 +349,41 @@ def subscribers_notice(
     return written
 
 
-def staff_alert(*, users: Iterable[AbstractBaseUser], event_key: str, subject: str, body: str) -> int:
-    """An email to each of ``users`` (a target missed, complaints due), through the outbox:
-    retried until delivered or failed, visible in the admin, once per user and key."""
+def staff_alert(
+    *,
+    users: Iterable[AbstractBaseUser],
+    event_key: str,
+    subject: str,
+    body: str,
+    roles: Iterable[str] = (),
+    category_id: int | None = None,
+) -> int:
+    """An email to each of ``users`` (a target missed, complaints due), and a message to
+    every chat that takes alerts for one of ``roles`` or for the incident category,
+    through the outbox: retried until delivered or failed, visible in the admin, once
+    per recipient and key."""
     now = timezone.now()
+    subject = one_line(subject, max_length=SUBJECT_MAX_LENGTH)
+    wanted = Q(roles__name__in=list(roles))
+    if category_id is not None:
+        wanted |= Q(categories__id=category_id)
+    chats = ChatDestination.objects.filter(is_enabled=True).filter(wanted).distinct()
+    chat_rows = [
+        Notification(
+            event_type=EventType.STAFF_ALERT,
+            event_key=event_key,
+            chat_destination=chat,
+            channel=Channel.CHAT,
+            language=settings.LANGUAGE_CODE,
+            recipient=chat.name[:254],
+            critical=True,
+            subject=subject,
+            body=body,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for chat in chats
+    ]
     rows = [
         Notification(
             event_type=EventType.STAFF_ALERT,
@@ -348,7 +393,7 @@ def staff_alert(*, users: Iterable[AbstractBaseUser], event_key: str, subject: s
             language=settings.LANGUAGE_CODE,
             recipient=user.email,
             critical=True,
-            subject=one_line(subject, max_length=SUBJECT_MAX_LENGTH),
+            subject=subject,
             body=body,
             status=Status.PENDING if user.email else Status.SUPPRESSED,
             last_error="" if user.email else "staff member has no email address",
@@ -357,6 +402,7 @@ def staff_alert(*, users: Iterable[AbstractBaseUser], event_key: str, subject: s
         )
         for user in users
     ]
+    rows += chat_rows
     if not rows:
         logger.warning("staff alert has nobody to tell", extra={"event_key": event_key})
         return 0
@@ -364,3 +410,63 @@ def staff_alert(*, users: Iterable[AbstractBaseUser], event_key: str, subject: s
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
     queue_on_commit(event_key=event_key)
     return len(rows)
+
+
+def webhook_endpoints(*, event: str, merchants: bool = False) -> dict[int | None, list[WebhookEndpoint]]:
+    """The enabled endpoints that take ``event``: our own systems' (under ``None``), or
+    (``merchants``) those of merchants, by merchant id."""
+    endpoints = WebhookEndpoint.objects.filter(is_enabled=True, merchant_id__isnull=not merchants)
+    taking: dict[int | None, list[WebhookEndpoint]] = {}
+    for endpoint in endpoints.order_by("pk"):
+        if event in endpoint.events:  # a short JSON list; read here the same way on every database
+            taking.setdefault(endpoint.merchant_id, []).append(endpoint)
+    return taking
+
+
+def webhook_publish(
+    *, event: str, reference: str, data: dict[str, object], endpoints: Sequence[WebhookEndpoint] | None = None
+) -> int:
+    """One signed delivery of ``event`` to each endpoint that takes it (our own systems'
+    unless ``endpoints`` are given, e.g. a merchant's), in the caller's transaction; the
+    body is Standard Webhooks' ``{"type", "timestamp", "data"}``. Once per endpoint and
+    ``reference``. The caller queues them (``queue_on_commit(event_type=EventType.WEBHOOK, …)``)."""
+    if endpoints is None:
+        endpoints = webhook_endpoints(event=event).get(None, [])
+    if not endpoints:
+        return 0
+    now = timezone.now()
+    body = json.dumps(
+        {"type": event, "timestamp": now.isoformat(), "data": data},
+        cls=DjangoJSONEncoder,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    event_key = EventKey.webhook(event, reference)
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                event_type=EventType.WEBHOOK,
+                event_key=event_key,
+                webhook_endpoint=endpoint,
+                channel=Channel.WEBHOOK,
+                language=settings.LANGUAGE_CODE,
+                recipient=endpoint.url[:254],
+                critical=True,
+                subject=event,
+                body=body,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for endpoint in endpoints
+        ],
+        ignore_conflicts=True,
+    )
+    return len(endpoints)
+
+
+def webhook_publish_now(*, event: str, reference: str, data: dict[str, object]) -> int:
+    """``webhook_publish`` to our own systems, queued once the caller's transaction commits."""
+    written = webhook_publish(event=event, reference=reference, data=data)
+    if written:
+        queue_on_commit(event_key=EventKey.webhook(event, reference))
+    return written

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import Count
 
-from notifications.models import Channel, Notification, Status
+from notifications.models import PERSON_CHANNELS, Notification, Status
 
 
 def delivery_figures(*, incident_id: int) -> list[dict[str, object]]:
@@ -15,7 +15,7 @@ def delivery_figures(*, incident_id: int) -> list[dict[str, object]]:
         .order_by()
     }
     figures = []
-    for channel, label in Channel.choices:
+    for channel, label in PERSON_CHANNELS:
         row = {status: counts.get((channel, status), 0) for status in Status.values}
         figures.append(
             {

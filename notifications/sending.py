@@ -48,7 +48,17 @@ from notifications.models import Channel, EventType, Notification, Status
 from notifications.outcomes import Outcome, backoff_seconds, outcomes_write
 from notifications.quiet_hours import quiet_hours_release, recipient_zone
 from notifications.ratelimit import sms_bucket
-from notifications.transports import Engine, Sent, SmsConfig, TransportError, engine
+from notifications.transports import (
+    CHAT_LANES,
+    WEBHOOK_SLOTS,
+    Engine,
+    Sent,
+    SmsConfig,
+    TransportError,
+    WebhookConfig,
+    engine,
+)
+from notifications.webhooks import webhook_endpoints_health_record, webhook_headers
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +85,13 @@ class _Outgoing:
     notification: Notification
     sender: str = ""  # the SMS sender (number or Messaging Service) whose bucket it draws on
     email: Any = None
+    headers: dict[str, str] | None = None  # a webhook's signature headers
+
+
+# Channels other than SMS: each has its own lanes and a cap on what it holds of the
+# window, so a slow one (email on its lanes, a dead webhook endpoint) never holds the
+# slots SMS could use, and never delays the others.
+_LANED = (Channel.EMAIL, Channel.WEBHOOK, Channel.CHAT)
 
 
 @dataclass
@@ -84,12 +101,12 @@ class _Window:
     # Ids not claimed yet, per channel: each channel is claimed as it has room, so a
     # slow one (email waiting on its lanes) never starves a fast one.
     todo: dict[str, deque[int]]
-    ready_email: deque[_Outgoing] = field(default_factory=deque)
+    ready_laned: dict[str, deque[_Outgoing]] = field(default_factory=lambda: {channel: deque() for channel in _LANED})
     ready_sms: dict[str, deque[_Outgoing]] = field(default_factory=dict)
     ready: int = 0  # claimed, prepared, waiting for a slot (or a token)
     ready_sms_count: int = 0
     in_flight: int = 0
-    email_in_flight: int = 0
+    laned_in_flight: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_LANED, 0))
     unrecorded: list[Outcome] = field(default_factory=list)
     oldest_unrecorded: float = 0.0
     tokens: dict[str, int] = field(default_factory=dict)
@@ -100,7 +117,7 @@ class _Window:
 class _Sender:
     def __init__(self, ids: Iterable[int], *, deadline: float | None, take_more: bool = False) -> None:
         wanted = list(ids)
-        todo: dict[str, deque[int]] = {Channel.SMS: deque(), Channel.EMAIL: deque()}
+        todo: dict[str, deque[int]] = {channel: deque() for channel in Channel.values}
         for notification_id, channel in (
             Notification.objects.filter(pk__in=wanted).order_by("pk").values_list("pk", "channel")
         ):
@@ -115,7 +132,12 @@ class _Sender:
         self.flush_at = max(1, min(FLUSH_AT, self.limit // 2))
         self.deadline = deadline
         self.engine: Engine = engine()
-        self.email_slots = min(self.limit, EMAIL_QUEUED_PER_LANE * self.engine.email.size)
+        self.slots = {
+            Channel.EMAIL: min(self.limit, EMAIL_QUEUED_PER_LANE * self.engine.email.size),
+            Channel.WEBHOOK: min(self.limit, WEBHOOK_SLOTS),
+            Channel.CHAT: min(self.limit, 2 * CHAT_LANES),
+        }
+        self.webhook_config = WebhookConfig.from_settings()
         self.sms_config = SmsConfig.from_settings()
 
     # --- the loop --------------------------------------------------------------------------
@@ -156,7 +178,12 @@ class _Sender:
                 continue
             # Nothing can go: claim for a channel that could go now but has nothing ready
             # (SMS held back by the rate limit are ready, and claim nothing more).
-            if not window.ready_email and window.email_in_flight < self.email_slots and self._claim(Channel.EMAIL):
+            if any(
+                not window.ready_laned[channel]
+                and window.laned_in_flight[channel] < self.slots[channel]
+                and self._claim(channel)
+                for channel in _LANED
+            ):
                 continue
             if not window.ready_sms_count and self._claim(Channel.SMS):
                 continue
@@ -165,8 +192,9 @@ class _Sender:
         # so slots freed by the answers are refilled at once rather than after a claim.
         if window.ready_sms_count < self.limit // 2:
             self._claim(Channel.SMS)
-        if len(window.ready_email) < self.email_slots:
-            self._claim(Channel.EMAIL)
+        for channel in _LANED:
+            if len(window.ready_laned[channel]) < self.slots[channel]:
+                self._claim(channel)
 
     def _wait(self) -> float:
         """How long to wait for an answer before looking again: until the next write
@@ -220,7 +248,7 @@ class _Sender:
         on its lanes): while its own work goes on, the channel that ran dry takes the
         next due rows of its kind from the outbox rather than idle. Other tasks then
         find those rows taken and skip them."""
-        if not (self.take_more and self.own_left):
+        if not (self.take_more and self.own_left) or channel not in (Channel.SMS, Channel.EMAIL):
             return False
         claimed = notifications_claim(channel=channel, limit=self.limit)
         if not claimed:
@@ -281,16 +309,21 @@ class _Sender:
             sender = self.sms_config.sender_for(notification.recipient)
             self.window.ready_sms.setdefault(sender, deque()).append(_Outgoing(notification, sender=sender))
             self.window.ready_sms_count += 1
+        elif notification.channel == Channel.EMAIL:
+            self.window.ready_laned[Channel.EMAIL].append(_Outgoing(notification, email=build_email(notification)))
+        elif notification.channel == Channel.WEBHOOK:
+            headers = webhook_headers(notification, now=now)
+            self.window.ready_laned[Channel.WEBHOOK].append(_Outgoing(notification, headers=headers))
         else:
-            self.window.ready_email.append(_Outgoing(notification, email=build_email(notification)))
+            self.window.ready_laned[Channel.CHAT].append(_Outgoing(notification))
         self.window.ready += 1
 
     def _release_ready(self) -> None:
         """Claimed but not handed over (out of time, or stopped by an error): back to pending, not an attempt."""
-        waiting = list(self.window.ready_email)
-        for queued in self.window.ready_sms.values():
+        waiting = []
+        for queued in [*self.window.ready_laned.values(), *self.window.ready_sms.values()]:
             waiting.extend(queued)
-        self.window.ready_email.clear()
+            queued.clear()
         self.window.ready_sms.clear()
         self.window.ready = self.window.ready_sms_count = 0
         for outgoing in waiting:
@@ -301,13 +334,13 @@ class _Sender:
     # --- hand over and collect -------------------------------------------------------------
 
     def _next_outgoing(self) -> _Outgoing | None:
-        """The next message to hand over: email while its lanes have room, else an SMS
-        whose sender has a token. Email is capped at a few per lane, so it never holds
-        the slots that SMS, which wait on the provider, could use."""
+        """The next message to hand over: one for a laned channel (email, webhook, chat)
+        while its lanes have room, else an SMS whose sender has a token."""
         window = self.window
-        if window.ready_email and window.email_in_flight < self.email_slots:
-            window.ready -= 1
-            return window.ready_email.popleft()
+        for channel in _LANED:
+            if window.ready_laned[channel] and window.laned_in_flight[channel] < self.slots[channel]:
+                window.ready -= 1
+                return window.ready_laned[channel].popleft()
         now = time.monotonic()
         for sender, waiting in window.ready_sms.items():
             if not waiting:
@@ -338,14 +371,27 @@ class _Sender:
                     body=notification.body,
                     notification_id=notification.pk,
                 )
-            else:
+            elif notification.channel == Channel.EMAIL:
                 future = self.engine.send_email(outgoing.email)
+            elif notification.channel == Channel.WEBHOOK:
+                future = self.engine.send_webhook(
+                    config=self.webhook_config,
+                    url=notification.webhook_endpoint.url,  # type: ignore[union-attr]
+                    body=notification.body,
+                    headers=outgoing.headers or {},
+                )
+            else:
+                future = self.engine.send_chat(
+                    apprise_url=notification.chat_destination.apprise_url,  # type: ignore[union-attr]
+                    title=notification.subject,
+                    body=notification.body,
+                )
         except Exception as error:  # noqa: BLE001 - the engine refused it: that message fails alone
             self._done(_failure(notification, error))
             return
         self.window.in_flight += 1
-        if outgoing.email is not None:
-            self.window.email_in_flight += 1
+        if notification.channel in _LANED:
+            self.window.laned_in_flight[notification.channel] += 1
         results = self.window.results
         future.add_done_callback(lambda done: results.put((outgoing, _result_of(done))))
 
@@ -357,8 +403,8 @@ class _Sender:
             return
         while True:
             window.in_flight -= 1
-            if outgoing.email is not None:
-                window.email_in_flight -= 1
+            if outgoing.notification.channel in _LANED:
+                window.laned_in_flight[outgoing.notification.channel] -= 1
             if isinstance(result, Sent):
                 self._done(
                     Outcome.of(
@@ -389,6 +435,18 @@ class _Sender:
         if not outcomes:
             return
         _write_through_an_outage(outcomes)
+        deliveries = [outcome for outcome in outcomes if outcome.notification.webhook_endpoint_id]
+        if deliveries:
+            webhook_endpoints_health_record(
+                succeeded={
+                    outcome.notification.webhook_endpoint_id for outcome in deliveries if outcome.result == "sent"
+                },
+                failed={
+                    outcome.notification.webhook_endpoint_id
+                    for outcome in deliveries
+                    if outcome.result in ("retry", "failed")
+                },
+            )
         retries = [outcome for outcome in outcomes if outcome.retry_in is not None]
         if retries:
             ids = [outcome.notification.pk for outcome in retries]
@@ -476,9 +534,14 @@ def _failure(notification: Notification, error: BaseException) -> Outcome:
 
 
 def _opt_out_record(notification: Notification) -> None:
-    """The provider says the number replied STOP: record it as if they had told us."""
+    """The provider says the number replied STOP (record it as if they had told us),
+    or a webhook endpoint answered 410 Gone (it is disabled)."""
     from notifications.consent import address_opt_out
+    from notifications.webhooks import webhook_endpoint_disable
 
+    if notification.channel == Channel.WEBHOOK and notification.webhook_endpoint is not None:
+        webhook_endpoint_disable(endpoint=notification.webhook_endpoint, reason="the endpoint answered 410 Gone")
+        return
     address_opt_out(channel=Channel.SMS, address=notification.recipient)
 
 
@@ -504,6 +567,15 @@ def _refusal(notification: Notification) -> str:
         if subscription.unsubscribed_at is not None or not (confirming or subscription.is_active):
             return "recipient unsubscribed"
         return ""
+    if notification.webhook_endpoint_id:
+        endpoint = notification.webhook_endpoint
+        if not endpoint.is_enabled:
+            return "endpoint disabled"
+        if notification.subject not in endpoint.events:
+            return "endpoint no longer takes this event"
+        return ""
+    if notification.chat_destination_id:
+        return "" if notification.chat_destination.is_enabled else "chat disabled"
     user = notification.staff_user
     if not user.is_active or not user.email:
         return "staff member inactive or without an email address"
@@ -556,7 +628,7 @@ def notifications_claim(*, ids: list[int] | None = None, channel: str = "", limi
         )
     return list(
         Notification.objects.filter(pk__in=claimable)
-        .select_related("customer", "subscription", "staff_user")
+        .select_related("customer", "subscription", "staff_user", "webhook_endpoint", "chat_destination")
         .order_by("pk")
     )
 

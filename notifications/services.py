@@ -23,7 +23,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.queue import enqueue
-from notifications.models import Notification, Status
+from notifications.models import Channel, Notification, Status
 from notifications.outcomes import receipts_waiting_apply
 from notifications.receipts import pending_receipts_expire
 from notifications.sending import SEND_TASK
@@ -53,17 +53,21 @@ def notifications_dispatch(*, pending: QuerySet[Notification], limit: int | None
         .order_by("id")
         .values_list("id", "channel")[:limit]
     )
-    ids = _channels_interleaved(rows)
+    # Customers' SMS and email share tasks; webhook deliveries and chat messages go in
+    # tasks of their own, so a dead endpoint never holds a customer's message.
+    customers = _channels_interleaved([row for row in rows if row[1] in (Channel.SMS, Channel.EMAIL)])
+    others = [notification_id for notification_id, channel in rows if channel not in (Channel.SMS, Channel.EMAIL)]
     queued = 0
-    for start in range(0, len(ids), DISPATCH_CHUNK):
-        chunk = ids[start : start + DISPATCH_CHUNK]
-        # Stamped (and committed) before the task exists: a sender that picked the
-        # task up at once would find the rows locked by this UPDATE and skip them.
-        Notification.objects.filter(id__in=chunk).update(queued_at=now)
-        if not enqueue(SEND_TASK, chunk):
-            Notification.objects.filter(id__in=chunk, queued_at=now).update(queued_at=None)
-            break
-        queued += len(chunk)
+    for ids in (customers, others):
+        for start in range(0, len(ids), DISPATCH_CHUNK):
+            chunk = ids[start : start + DISPATCH_CHUNK]
+            # Stamped (and committed) before the task exists: a sender that picked the
+            # task up at once would find the rows locked by this UPDATE and skip them.
+            Notification.objects.filter(id__in=chunk).update(queued_at=now)
+            if not enqueue(SEND_TASK, chunk):
+                Notification.objects.filter(id__in=chunk, queued_at=now).update(queued_at=None)
+                return queued
+            queued += len(chunk)
     return queued
 
 
@@ -141,6 +145,27 @@ def notifications_retry_failed(*, notifications: QuerySet[Notification]) -> int:
         status=Status.PENDING,
         attempts=0,
         next_attempt_at=now,
+        queued_at=None,
+        last_error="",
+        provider_message_id="",
+        provider_status="",
+    )
+    transaction.on_commit(lambda: notifications_dispatch(pending=Notification.objects.filter(pk__in=ids)))
+    return count
+
+
+def notifications_resend(*, notifications: QuerySet[Notification]) -> int:
+    """Staff action on webhook deliveries, whatever became of them: send again, with the
+    same ``webhook-id``, so a receiver that has one already can tell and drop it."""
+    ids = list(
+        notifications.filter(channel=Channel.WEBHOOK)
+        .exclude(status__in=[Status.PENDING, Status.SENDING])
+        .values_list("pk", flat=True)
+    )
+    count = Notification.objects.filter(pk__in=ids).update(
+        status=Status.PENDING,
+        attempts=0,
+        next_attempt_at=timezone.now(),
         queued_at=None,
         last_error="",
         provider_message_id="",

@@ -14,15 +14,19 @@ All provider traffic goes through here, with explicit timeouts:
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
+import ipaddress
 import logging
 import smtplib
+import socket
 import threading
 import time
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -31,6 +35,10 @@ from notifications.provider_errors import twilio_rule
 
 logger = logging.getLogger(__name__)
 
+# Webhook deliveries and chat messages a process has out at once: few, so a slow or
+# dead endpoint holds only these while SMS and email go on.
+WEBHOOK_SLOTS = 16
+CHAT_LANES = 2
 # An SMTP server drops a connection left idle for long; reopening one quiet for
 # this long costs a handshake, sending into a dropped one costs a failed message.
 EMAIL_IDLE_SECONDS = 30
@@ -282,6 +290,132 @@ def email_error(error: Exception) -> TransportError:
     raise error
 
 
+# --- webhooks ------------------------------------------------------------------------------
+
+# Enough of an answer to log; a receiver that answers more is not read further.
+WEBHOOK_RESPONSE_READ_LIMIT = 64 * 1024
+
+
+class PrivateAddressRefused(OSError):
+    """A webhook URL that leads to a private, loopback or link-local address."""
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast)
+
+
+def webhook_url_refusal(url: str) -> str:
+    """Why a webhook URL may not be used, or ''. Host names are checked again when resolved."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "not an http(s) URL"
+    if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+        return ""
+    if parts.scheme != "https":
+        return "only https URLs are allowed"
+    try:
+        if not _is_public(parts.hostname):
+            return "a private, loopback or link-local address"
+    except ValueError:
+        pass  # a host name: its addresses are checked when it is resolved
+    return ""
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    timeout: float
+    allow_private: bool
+
+    @classmethod
+    def from_settings(cls) -> WebhookConfig:
+        return cls(
+            timeout=float(settings.WEBHOOK_TIMEOUT_SECONDS), allow_private=settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES
+        )
+
+
+class WebhookTransport:
+    """Signed POSTs to endpoints: short timeouts, no redirects, a bounded read, and (in
+    production) no private addresses, checked on every name resolution as well."""
+
+    def __init__(self, config: WebhookConfig, *, max_connections: int) -> None:
+        import aiohttp
+
+        self.config = config
+        resolver = None if config.allow_private else _public_only_resolver()
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=config.timeout, connect=min(config.timeout, 5.0)),
+            connector=aiohttp.TCPConnector(limit=max_connections, resolver=resolver),
+        )
+
+    async def close(self) -> None:
+        await self._session.close()
+
+    async def send(self, *, url: str, body: str, headers: dict[str, str]) -> Sent:
+        import aiohttp
+
+        refusal = webhook_url_refusal(url) if not self.config.allow_private else ""
+        if refusal:
+            raise TransportError(f"webhook URL refused: {refusal}", permanent=True)
+        try:
+            async with self._session.post(url, data=body.encode(), headers=headers, allow_redirects=False) as response:
+                await response.content.read(WEBHOOK_RESPONSE_READ_LIMIT)
+                status = response.status
+        except TimeoutError:
+            raise TransportError("webhook timeout", permanent=False, uncertain=True) from None
+        except aiohttp.ClientConnectorError as error:
+            if isinstance(error.__cause__, PrivateAddressRefused) or isinstance(error.os_error, PrivateAddressRefused):
+                raise TransportError(f"webhook URL refused: {error.os_error}", permanent=True) from None
+            raise TransportError(f"webhook connection: {type(error).__name__}", permanent=False) from None
+        except (aiohttp.ClientError, OSError) as error:
+            raise TransportError(
+                f"webhook connection: {type(error).__name__}", permanent=False, uncertain=True
+            ) from None
+        if 200 <= status < 300:
+            return Sent(provider_message_id="", provider_status=str(status))
+        if status == 410:
+            raise TransportError("HTTP 410: the endpoint is gone", permanent=True, opt_out=True)
+        if 300 <= status < 400:
+            raise TransportError(f"HTTP {status}: redirects are not followed", permanent=True)
+        raise TransportError(f"HTTP {status}", permanent=False)
+
+
+def _public_only_resolver() -> Any:
+    import aiohttp
+    from aiohttp.abc import AbstractResolver
+
+    class PublicOnlyResolver(AbstractResolver):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self._resolver = aiohttp.DefaultResolver()
+
+        async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict[str, Any]]:
+            found = await self._resolver.resolve(host, port, family)
+            public = [entry for entry in found if _is_public(entry["host"])]
+            if not public:
+                raise PrivateAddressRefused(f"{host} leads to a private address")
+            return public
+
+        async def close(self) -> None:
+            await self._resolver.close()
+
+    return PublicOnlyResolver()
+
+
+# --- chat (Apprise) --------------------------------------------------------------------------
+
+
+def chat_send(*, apprise_url: str, title: str, body: str) -> Sent:
+    """One message to a chat through Apprise (its own timeouts: a few seconds)."""
+    import apprise
+
+    notifier = apprise.Apprise()
+    if not notifier.add(apprise_url):
+        raise TransportError("not an Apprise URL this installation knows", permanent=True)
+    if not notifier.notify(title=title, body=body):
+        raise TransportError("the chat did not take the message", permanent=False)
+    return Sent(provider_message_id="", provider_status="sent")
+
+
 # --- the engine: everything a process has in flight ----------------------------------------
 
 
@@ -298,13 +432,44 @@ class Engine:
         self._thread = threading.Thread(target=self.loop.run_forever, name="sms-loop", daemon=True)
         self._thread.start()
         self.email = EmailLanes(settings.NOTIFICATION_EMAIL_CONNECTIONS)
+        self.chat = ThreadPoolExecutor(max_workers=CHAT_LANES, thread_name_prefix="chat-lane")
         self._sms: SmsTransport | None = None
+        self._webhooks: WebhookTransport | None = None
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        """Close the HTTP sessions and stop the loop (at exit: no connection is left to the collector)."""
+
+        async def close_sessions() -> None:
+            for transport in (self._sms, self._webhooks):
+                if transport is not None:
+                    await transport.close()
+
+        if self.loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(close_sessions(), self.loop).result(timeout=5)
+            except Exception:  # noqa: BLE001 - exiting: a session that will not close is dropped
+                logger.debug("sending sessions not closed cleanly")
+            self.loop.call_soon_threadsafe(self.loop.stop)
 
     def send_sms(self, *, config: SmsConfig, to: str, body: str, notification_id: int) -> Future[Sent]:
         return asyncio.run_coroutine_threadsafe(self._send_sms(config, to, body, notification_id), self.loop)
 
     def send_email(self, message: EmailMessage) -> Future[Sent]:
         return self.email.submit(message)
+
+    def send_webhook(self, *, config: WebhookConfig, url: str, body: str, headers: dict[str, str]) -> Future[Sent]:
+        return asyncio.run_coroutine_threadsafe(self._send_webhook(config, url, body, headers), self.loop)
+
+    def send_chat(self, *, apprise_url: str, title: str, body: str) -> Future[Sent]:
+        return self.chat.submit(chat_send, apprise_url=apprise_url, title=title, body=body)
+
+    async def _send_webhook(self, config: WebhookConfig, url: str, body: str, headers: dict[str, str]) -> Sent:
+        if self._webhooks is None or self._webhooks.config != config:
+            if self._webhooks is not None:
+                await self._webhooks.close()
+            self._webhooks = WebhookTransport(config, max_connections=WEBHOOK_SLOTS)
+        return await self._webhooks.send(url=url, body=body, headers=headers)
 
     async def _send_sms(self, config: SmsConfig, to: str, body: str, notification_id: int) -> Sent:
         if self._sms is None or self._sms.config != config:

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import Order, TrackingEvent
+from orders.models import Merchant, Order, TrackingEvent
 
 
 class TrackingEventInline(admin.TabularInline):
@@ -32,13 +32,13 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["customer"]
     search_fields = ["=tracking_number", "customer__name", "customer__phone", "=customer__external_id"]
     date_hierarchy = "promised_delivery"
-    readonly_fields = ["tracking_number", "customer", "created_at", "updated_at"]
+    readonly_fields = ["tracking_number", "customer", "merchant", "created_at", "updated_at"]
     autocomplete_fields: list[str] = []
     show_full_result_count = False
     list_per_page = 50
     inlines = [TrackingEventInline]
     fieldsets = [
-        (None, {"fields": ["tracking_number", "customer", "status"]}),
+        (None, {"fields": ["tracking_number", "customer", "merchant", "status"]}),
         (_("Route"), {"fields": ["origin_city", "destination_city", "hub"]}),
         (_("Delivery"), {"fields": ["promised_delivery", "current_estimate"]}),
         (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
@@ -53,6 +53,19 @@ class OrderAdmin(admin.ModelAdmin):
             if exact.exists():
                 return exact, False
         return super().get_search_results(request, queryset, search_term)
+
+
+@admin.register(Merchant)
+class MerchantAdmin(admin.ModelAdmin):
+    """Merchants come from the order system; staff read them here and give them webhook endpoints."""
+
+    list_display = ["code", "name", "created_at"]
+    search_fields = ["=code", "name"]
+    readonly_fields = ["code", "name", "created_at"]
+    list_per_page = 100
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
 
 
 @admin.register(TrackingEvent)

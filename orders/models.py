@@ -24,6 +24,28 @@ class ParcelStatus(models.TextChoices):
     RETURNED = "returned", _("Returned to sender")
 
 
+validate_merchant_code = RegexValidator(
+    r"^[A-Za-z0-9._-]{1,32}$", _("A merchant code is 1 to 32 letters, digits, dots, dashes or underscores.")
+)
+
+
+class Merchant(models.Model):
+    """A shop whose parcels we carry, as the order system names it; its systems may
+    receive webhooks about its own orders."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True, validators=[validate_merchant_code])
+    name = models.CharField(_("name"), max_length=100)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
 class Order(models.Model):
     """A parcel, as the order system knows it; the tracking number is its key."""
 
@@ -31,6 +53,9 @@ class Order(models.Model):
         _("tracking number"), max_length=32, unique=True, validators=[validate_tracking_number]
     )
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer"))
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="orders", verbose_name=_("merchant"), null=True, blank=True
+    )
     origin_city = models.CharField(_("origin city"), max_length=50)
     destination_city = models.CharField(_("destination city"), max_length=50)
     hub = models.CharField(

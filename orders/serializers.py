@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from customers.serializers import CustomerWriteSerializer
-from orders.models import Order, ParcelStatus, TrackingEvent, validate_tracking_number
+from orders.models import Order, ParcelStatus, TrackingEvent, validate_merchant_code, validate_tracking_number
 
 
 class TrackingNumberField(serializers.CharField):
@@ -23,11 +23,17 @@ class TrackingEventWriteSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
+class MerchantWriteSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=32, validators=[validate_merchant_code])
+    name = serializers.CharField(max_length=100)
+
+
 class OrderIngestRowSerializer(serializers.Serializer):
-    """One row of an ingest batch: the order, its customer and any new tracking events."""
+    """One row of an ingest batch: the order, its customer, its merchant (optional) and any new tracking events."""
 
     tracking_number = TrackingNumberField()
     customer = CustomerWriteSerializer()
+    merchant = MerchantWriteSerializer(required=False, allow_null=True, default=None)
     origin_city = serializers.CharField(max_length=50)
     destination_city = serializers.CharField(max_length=50)
     hub = serializers.CharField(max_length=50)

@@ -9,11 +9,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.services import customers_upsert_bulk
-from orders.models import Order, TrackingEvent
+from orders.models import Merchant, Order, TrackingEvent
 
 # Fields the order system owns and an ingest overwrites. ``created_at`` is set
 # once; ``current_estimate`` only when the row carries one, because incidents
-# also move it and a push without an estimate must not erase theirs.
+# also move it and a push without an estimate must not erase theirs; ``merchant``
+# only when the row names one.
 _ORDER_UPDATE_FIELDS = [
     "customer",
     "origin_city",
@@ -89,6 +90,20 @@ def order_batch_conflicts(*, rows: Sequence[tuple[int, Mapping[str, Any]]]) -> l
     return errors
 
 
+def _merchants_upsert(*, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Create or rename the batch's merchants (one statement); returns id by code."""
+    names = {row["code"]: row["name"] for row in rows}
+    if not names:
+        return {}
+    Merchant.objects.bulk_create(
+        [Merchant(code=code, name=name) for code, name in names.items()],
+        update_conflicts=True,
+        unique_fields=["code"],
+        update_fields=["name"],
+    )
+    return dict(Merchant.objects.filter(code__in=list(names)).values_list("code", "id"))
+
+
 def orders_ingest(*, rows: Sequence[Mapping[str, Any]]) -> IngestResult:
     """Upsert orders, their customers and tracking events from the order system.
 
@@ -104,6 +119,7 @@ def orders_ingest(*, rows: Sequence[Mapping[str, Any]]) -> IngestResult:
     now = timezone.now()
     with transaction.atomic():
         customer_ids = customers_upsert_bulk(rows=[row["customer"] for row in rows])
+        merchant_ids = _merchants_upsert(rows=[row["merchant"] for row in rows if row.get("merchant")])
         existing = set(
             Order.objects.filter(tracking_number__in=tracking_numbers).values_list("tracking_number", flat=True)
         )
@@ -112,6 +128,7 @@ def orders_ingest(*, rows: Sequence[Mapping[str, Any]]) -> IngestResult:
             return Order(
                 tracking_number=row["tracking_number"],
                 customer_id=customer_ids[row["customer"]["external_id"]],
+                merchant_id=merchant_ids[row["merchant"]["code"]] if row.get("merchant") else None,
                 origin_city=row["origin_city"],
                 destination_city=row["destination_city"],
                 hub=row["hub"],
@@ -121,16 +138,20 @@ def orders_ingest(*, rows: Sequence[Mapping[str, Any]]) -> IngestResult:
                 created_at=row.get("ordered_at") or now,
             )
 
-        with_estimate = [as_order(row) for row in rows if row.get("current_estimate")]
-        without_estimate = [as_order(row) for row in rows if not row.get("current_estimate")]
-        for orders, update_fields in (
-            (with_estimate, [*_ORDER_UPDATE_FIELDS, "current_estimate"]),
-            (without_estimate, _ORDER_UPDATE_FIELDS),
-        ):
-            if orders:
-                Order.objects.bulk_create(
-                    orders, update_conflicts=True, unique_fields=["tracking_number"], update_fields=update_fields
-                )
+        # One upsert per shape of row: what a row does not carry it does not overwrite.
+        shapes: dict[tuple[str, ...], list[Order]] = {}
+        for row in rows:
+            carried = ("current_estimate",) * bool(row.get("current_estimate")) + ("merchant",) * bool(
+                row.get("merchant")
+            )
+            shapes.setdefault(carried, []).append(as_order(row))
+        for carried, orders in shapes.items():
+            Order.objects.bulk_create(
+                orders,
+                update_conflicts=True,
+                unique_fields=["tracking_number"],
+                update_fields=[*_ORDER_UPDATE_FIELDS, *carried],
+            )
 
         order_ids = dict(
             Order.objects.filter(tracking_number__in=tracking_numbers).values_list("tracking_number", "id")

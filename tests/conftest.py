@@ -21,41 +21,6 @@ from tests.factories import UserFactory
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _restore_reference_data() -> None:
-    from django.apps import apps
-
-    from core.roles import sync_role_groups
-    from incidents.migrations import _reference_data as incident_reference_data
-    from notifications.migrations import _reference_data as notification_reference_data
-
-    sync_role_groups(apps)
-    incident_reference_data.create_categories(apps, None)
-    notification_reference_data.create_templates(apps, None)
-
-
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """A reused test database whose last test was transactional has lost the rows
-    the data migrations made (roles, categories); put them back the same way."""
-    with django_db_blocker.unblock():
-        _restore_reference_data()
-
-
-@pytest.fixture(autouse=True)
-def _reference_data_after_flush(request):
-    """Transactional tests end with a flush that empties every table; the next one
-    starts with the migrations' reference rows restored."""
-    marker = request.node.get_closest_marker("django_db")
-    transactional = (marker and marker.kwargs.get("transaction")) or "live_server" in request.fixturenames
-    if transactional:
-        request.getfixturevalue("_django_db_helper")
-        from django.contrib.auth.models import Group
-
-        if not Group.objects.exists():
-            _restore_reference_data()
-    yield
-
-
 @pytest.fixture(autouse=True)
 def _english_outside_requests():
     """Services called directly speak English in tests; requests still pick their

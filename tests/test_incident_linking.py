@@ -191,7 +191,7 @@ def test_link_job_links_in_ranges_with_progress_and_a_rerun_adds_nothing(
 def test_linking_is_one_statement_whatever_the_count(incident, manager, django_assert_max_num_queries):
     OrderFactory.create_batch(60, hub="西安转运中心")
 
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(8):
         linked = incident_link_orders(incident=incident, criteria=LinkCriteria(hubs=["西安转运中心"]), actor=manager)
 
     assert linked == 60

@@ -201,7 +201,7 @@ def test_grafana_documented_payload_moves_its_component_and_names_what_it_ignore
     zone = ServiceComponentFactory(name_en="US-1 web")
     AlertRuleFactory(component=zone, matchers='team="blue", zone="us-1"', action=RuleAction.STATUS)
 
-    response = post_body(monitoring_client, GRAFANA_URL, fixture_body("grafana/firing.json"))
+    response = post_body(monitoring_client, GRAFANA_URL, fixture_body("grafana/firing.json"), HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.status_code == 202
     body = response.json()

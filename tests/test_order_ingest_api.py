@@ -183,3 +183,28 @@ def test_order_list_is_paginated(integration_client):
     assert response.status_code == 200
     assert response.json()["count"] == 3
     assert len(response.json()["results"]) == 3
+
+
+def test_an_order_carries_its_merchant_and_a_push_without_one_keeps_it(integration_client):
+    from orders.models import Merchant
+
+    with_merchant = {**order_row(1), "merchant": {"code": "SHOP-1", "name": "一号店"}}
+    renamed = {**order_row(2), "merchant": {"code": "SHOP-1", "name": "一号店(旗舰)"}}
+
+    first = integration_client.post(URL, {"orders": [with_merchant, renamed]}, format="json")
+    again = integration_client.post(URL, {"orders": [order_row(1)]}, format="json")
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    shop = Merchant.objects.get(code="SHOP-1")
+    assert shop.name == "一号店(旗舰)"
+    assert set(Order.objects.values_list("merchant_id", flat=True)) == {shop.pk}
+
+
+def test_a_malformed_merchant_is_reported_on_its_row(integration_client):
+    row = {**order_row(1), "merchant": {"code": "has spaces", "name": ""}}
+
+    response = integration_client.post(URL, {"orders": [row]}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"][0]["errors"]["merchant"]) == {"code", "name"}
+    assert not Order.objects.exists()

@@ -89,6 +89,11 @@ ADMIN_MODELS: dict[str, dict[str, str]] = {
     "complaints.cannedresponse": {"agent": "v", "manager": "", "supervisor": "va"},
     # Status-notice subscribers sign up and leave themselves; their addresses are for supervisors only.
     "notifications.statussubscription": {"agent": "", "manager": "", "supervisor": "v"},
+    # Where webhooks and staff alerts go: secrets and chat tokens, so supervisors only.
+    "notifications.webhookendpoint": {"agent": "", "manager": "", "supervisor": "vad"},
+    "notifications.chatdestination": {"agent": "", "manager": "", "supervisor": "vad"},
+    # Merchants come from the order system; staff read them.
+    "orders.merchant": {"agent": "v", "manager": "v", "supervisor": "v"},
     # Improvements from the post-incident review, kept by those who command incidents.
     "reports.followup": {"agent": "", "manager": "vad", "supervisor": "vad"},
     # What alerts do is written by those who command incidents (declaring in public: supervisors,
@@ -199,7 +204,8 @@ def world():
     from incidents.models import LinkJob, TargetAlert
     from monitoring.models import AlertSource, RuleAction
     from monitoring.services import Delivery, IncomingAlert, alerts_receive
-    from notifications.models import Notification, StatusSubscription
+    from notifications.models import ChatDestination, Notification, StatusSubscription, WebhookEndpoint
+    from orders.models import Merchant
     from reports.models import FollowUp
 
     manager = UserFactory(role=roles.INCIDENT_MANAGER)
@@ -246,6 +252,28 @@ def world():
     failed = CompensationRequest.objects.create(
         kind="incident_rules", incident=incident, cost=Decimal("5"), requested_by=manager, status="failed"
     )
+    merchant = Merchant.objects.create(code="SHOP-1", name="一号店")
+    endpoint = WebhookEndpoint.objects.create(
+        name="一号店订单系统",
+        url="https://shop.example.com/hooks",
+        merchant=merchant,
+        events=["order.affected"],
+        secret="whsec_" + "A" * 43,
+        is_enabled=False,
+    )
+    chat = ChatDestination.objects.create(name="值班群", apprise_url="json://127.0.0.1:9/")
+    failed_delivery = Notification.objects.create(
+        event_type="webhook",
+        event_key="matrix-webhook",
+        webhook_endpoint=endpoint,
+        channel="webhook",
+        recipient=endpoint.url,
+        subject="order.affected",
+        body="{}",
+        status="failed",
+        next_attempt_at=timezone.now(),
+        created_at=timezone.now(),
+    )
     failed_message = Notification.objects.create(
         event_type="incident_update",
         event_key="matrix",
@@ -283,6 +311,9 @@ def world():
         failed=failed,
         coupon=Coupon.objects.get(complaint=complaint),
         failed_message=failed_message,
+        failed_delivery=failed_delivery,
+        endpoint=endpoint,
+        chat=chat,
         follow_up=follow_up,
         maintenance=Maintenance.objects.get(),
     )
@@ -642,6 +673,10 @@ ADMIN_POSTS: dict[str, AdminPost] = {
     "compensation.coupon:revoke": _action_post("revoke", "coupon", "status", {"supervisor"}),
     "complaints.complaint:assign_to_me": _action_post("assign_to_me", "complaint", "assignee", WORK_COMPLAINTS),
     "notifications.notification:retry_failed": _action_post("retry_failed", "failed_message", "status", COMMAND),
+    "notifications.notification:resend": _action_post("resend", "failed_delivery", "status", COMMAND),
+    "notifications.webhookendpoint:rotate_secret": _action_post("rotate_secret", "endpoint", "secret", {"supervisor"}),
+    "notifications.webhookendpoint:enable": _action_post("enable", "endpoint", "is_enabled", {"supervisor"}),
+    "notifications.chatdestination:send_test": _action_post("send_test", "chat", "last_tested_at", {"supervisor"}),
     "reports.followup:mark_done": _action_post("mark_done", "follow_up", "done_at", COMMAND),
     "components.maintenance:cancel_selected": _action_post("cancel_selected", "maintenance", "state", COMMAND),
     "core.apitoken:revoke": _action_post("revoke", "token", "revoked_at", set()),

@@ -1,7 +1,7 @@
 """The fault suite: lose a worker, the broker or the database in the middle of a fan-out.
 
-    .venv/bin/python bench/faults/suite.py                      # all four, 20,000 SMS each
-    .venv/bin/python bench/faults/suite.py --messages 2000 --scenarios kill-worker
+    .venv/bin/python -m bench.faults.suite                      # all four, 20,000 SMS each
+    .venv/bin/python -m bench.faults.suite --messages 2000 --scenarios kill-worker
 
 Self-contained and safe to run anywhere: its own PostgreSQL cluster (initdb into a
 temporary directory, its own port; as root it runs as the ``postgres`` user), its
@@ -34,7 +34,6 @@ import argparse
 import http.client
 import os
 import shutil
-import sys
 import threading
 import time
 import uuid
@@ -42,12 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-sys.path.insert(0, str(ROOT / "bench" / "faults"))
-
-from _stack import (  # noqa: E402
+from bench.faults.stack import (
     PrivatePostgres,
     PrivateRedis,
     free_port,
@@ -58,9 +52,11 @@ from _stack import (  # noqa: E402
     start_worker,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
+
 SCENARIOS = ("kill-worker", "restart-redis", "restart-postgres", "sms-failures")
 SWEEP_EVERY_SECONDS = 5
-WORKER_PROCESSES = 2  # _stack.start_worker's --concurrency
+WORKER_PROCESSES = 2  # stack.start_worker's --concurrency
 IN_FLIGHT = {"limit": 64}
 PORTAL_PATHS = ("/", "/track/", "/healthz")
 
@@ -288,8 +284,9 @@ def main() -> None:
         import django
 
         django.setup()
-        from _scratch import affected_customers
         from django.core.management import call_command
+
+        from devtools.harness import affected_customers
 
         print(f"Private PostgreSQL :{postgres.port}, Redis :{redis_server.port}, scratch {scratch}", flush=True)
         call_command("migrate", verbosity=0)

@@ -1,9 +1,9 @@
 from django.db import migrations
 
-from core.roles import sync_role_groups
 
 
 class Migration(migrations.Migration):
     dependencies = [("compensation", "0004_requests")]
 
-    operations = [migrations.RunPython(sync_role_groups, migrations.RunPython.noop)]
+    # Roles are kept in step after every migrate (core.roles.role_groups_sync, a post_migrate receiver).
+    operations = []

@@ -5,7 +5,6 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from core.roles import sync_role_groups
 
 
 def rules_valid_a_day(apps, schema_editor):
@@ -103,5 +102,4 @@ class Migration(migrations.Migration):
             model_name='plannedcoupon',
             constraint=models.CheckConstraint(condition=models.Q(('valid_days__gte', 1)), name='planned_valid_at_least_a_day'),
         ),
-        migrations.RunPython(sync_role_groups, migrations.RunPython.noop),
     ]

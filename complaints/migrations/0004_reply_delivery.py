@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='replydeadline',
-            index=models.Index(condition=models.Q(('delivery_checked_at__isnull', True), ('met', True)), fields=['answered_at'], name='deadline_reply_unchecked'),
+            index=models.Index(condition=models.Q(('delivery_checked_at__isnull', True), ('met', True), ('reply__isnull', False)), fields=['answered_at'], name='deadline_reply_unchecked'),
         ),
         # Replies from before this check are taken as they were recorded.
         migrations.RunSQL(

@@ -1,6 +1,5 @@
 from django.db import migrations
 
-from core.roles import sync_role_groups
 from incidents.migrations._reference_data import create_categories
 
 class Migration(migrations.Migration):
@@ -12,5 +11,4 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(create_categories, migrations.RunPython.noop),
-        migrations.RunPython(sync_role_groups, migrations.RunPython.noop),
     ]

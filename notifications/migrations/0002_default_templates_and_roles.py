@@ -1,6 +1,5 @@
 from django.db import migrations
 
-from core.roles import sync_role_groups
 from notifications.migrations._reference_data import create_templates
 
 
@@ -12,5 +11,4 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(create_templates, migrations.RunPython.noop),
-        migrations.RunPython(sync_role_groups, migrations.RunPython.noop),
     ]

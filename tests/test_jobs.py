@@ -1,17 +1,24 @@
-"""Every Celery task's delivery policy is deliberate: listed in config/task_policy.py,
-applied to the registered task, and consistent with the broker and the outbox lease."""
+"""Every Celery task's delivery policy is deliberate: listed in config/jobs.py, applied to the
+registered task and to beat's schedule, consistent with the broker and the outbox lease, and
+the README says what the table says."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from config.celery import app
-from config.task_policy import TASK_POLICY
+from config.jobs import JOBS, readme_table
 from notifications.outcomes import BACKOFF_MAX_SECONDS
 from notifications.sending import TASK_BUDGET_SECONDS
 
 CELERY_DEFAULT_RETRY_BACKOFF_MAX = 600
+
+
+TASK_POLICY = {job.task: job for job in JOBS}
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _registered_tasks() -> dict:
@@ -22,10 +29,10 @@ def _registered_tasks() -> dict:
 def test_every_registered_task_has_a_policy():
     unclassified = sorted(set(_registered_tasks()) - set(TASK_POLICY))
     assert not unclassified, (
-        f"Tasks without a delivery policy: {unclassified}. Add each to config/task_policy.py "
-        "(acks_late only if running it twice is harmless) and to the README's table."
+        f"Tasks without a delivery policy: {unclassified}. Add each to config/jobs.py "
+        "(acks_late only if running it twice is harmless) and paste `python -m config.jobs` into the README."
     )
-    assert not set(TASK_POLICY) - set(_registered_tasks()), "config/task_policy.py lists tasks that no longer exist"
+    assert not set(TASK_POLICY) - set(_registered_tasks()), "config/jobs.py lists tasks that no longer exist"
 
 
 @pytest.mark.parametrize("name", sorted(TASK_POLICY))
@@ -67,3 +74,15 @@ def test_broker_speaks_json_only_and_prefetches_one():
     assert app.conf.task_serializer == "json"
     assert app.conf.accept_content == ["json"]
     assert app.conf.worker_prefetch_multiplier == 1
+
+
+def test_beat_runs_exactly_the_jobs_the_table_schedules():
+    scheduled = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+
+    assert scheduled == {job.task: job.every for job in JOBS if job.every is not None}
+
+
+def test_the_readme_shows_the_table_of_jobs_as_it_is():
+    assert readme_table() in (ROOT / "README.md").read_text(encoding="utf-8"), (
+        "The README's table of jobs is out of date: paste the output of `python -m config.jobs`."
+    )

@@ -12,32 +12,15 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from devtools.harness import free_port, wait_for_port, worker_command
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
 
 
 def _as_postgres_user(command: list[str]) -> list[str]:
@@ -141,26 +124,10 @@ class PrivateRedis:
 
 
 def start_worker(environment: dict[str, str], queue: str, log: Path) -> subprocess.Popen[bytes]:
-    """A prefork worker, as deployed (concurrency 2 here: the machine has 2 cores)."""
+    """A prefork worker as deploy/ starts it (concurrency 2: the machine has 2 cores), with
+    the retry backoff compressed (``bench.faults.worker``)."""
     return subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "faults" / "_worker.py"),
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "2",
-            "--queues",
-            queue,
-            "--loglevel",
-            "WARNING",
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-        ],
+        worker_command(concurrency=2, queue=queue, loglevel="WARNING", module="bench.faults.worker"),
         cwd=ROOT,
         env=environment,
         stdout=log.open("ab"),
