@@ -2,7 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+
 from components.models import STATUS_RANK, ComponentStatus
+from core.roles import INCIDENT_MANAGER, SUPERVISOR
 from incidents.models import OPEN_STATUSES, Incident
 from monitoring.models import Alert, AlertRule, AlertStatus
 
@@ -40,4 +44,15 @@ def open_incident_for_component(*, component_id: int) -> Incident | None:
         Incident.objects.filter(component_impacts__component_id=component_id, status__in=OPEN_STATUSES)
         .order_by("-reported_at", "-id")
         .first()
+    )
+
+
+def staff_to_tell_of_alert_incidents() -> list[AbstractBaseUser]:
+    """Who publishes or runs what monitoring opens: incident managers and supervisors with an email."""
+    return list(
+        get_user_model()
+        .objects.filter(groups__name__in=[INCIDENT_MANAGER, SUPERVISOR], is_active=True)
+        .exclude(email="")
+        .distinct()
+        .order_by("pk")
     )

@@ -31,6 +31,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from components.services import component_monitoring_status_set
+from core.roles import INCIDENT_MANAGER, SUPERVISOR
+from incidents.models import Incident
 from incidents.services import incident_note_alert, incident_open
 from monitoring import wording
 from monitoring.models import (
@@ -44,7 +46,14 @@ from monitoring.models import (
     Outcome,
     RuleAction,
 )
-from monitoring.selectors import firing_impact, open_incident_for_component, rule_matching, rules_in_order
+from monitoring.selectors import (
+    firing_impact,
+    open_incident_for_component,
+    rule_matching,
+    rules_in_order,
+    staff_to_tell_of_alert_incidents,
+)
+from notifications.outbox import EventKey, staff_alert
 
 logger = logging.getLogger(__name__)
 
@@ -297,12 +306,26 @@ class _Batch:
                 impact_started_at=min([self.now, *(alert.starts_at for alert in opening if alert.starts_at)]),
                 **wording.incident_fields(component, worst, opening),
             )
+            self._tell_staff(incident, opening)
         else:
             texts = wording.firing_note(opening)
             incident_note_alert(incident_id=incident.pk, author=self.actor, body_zh=texts[0], body_en=texts[1])
         Alert.objects.filter(pk__in=[alert.pk for alert in opening]).update(incident=incident)
         for alert in opening:
             alert.incident = incident
+
+    def _tell_staff(self, incident: Incident, alerts: list[Alert]) -> None:
+        """Managers and supervisors by email, and the chats that take their alerts or the
+        category's, through the outbox (written in this transaction, sent after it)."""
+        subject, body = wording.staff_alert(incident, alerts)
+        staff_alert(
+            users=staff_to_tell_of_alert_incidents(),
+            roles=[INCIDENT_MANAGER, SUPERVISOR],
+            category_id=incident.category_id,
+            event_key=EventKey.staff("alert-incident", str(incident.pk)),
+            subject=subject,
+            body=body,
+        )
 
     def _note_resolutions(self) -> None:
         by_incident: dict[int, list[Alert]] = defaultdict(list)

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from components.models import ComponentStatus, ServiceComponent
-from incidents.models import Severity
+from incidents.models import Incident, Severity
 from monitoring.models import Alert
 
 # A person raises an incident to level 1 (critical); monitoring stops at level 2.
@@ -116,3 +117,16 @@ def resolved_note(alerts: list[Alert], all_clear: ServiceComponent | None) -> tu
             "Resolve this incident once you have confirmed it (monitoring never resolves it)."
         )
     return body_zh, body_en
+
+
+def staff_alert(incident: Incident, alerts: list[Alert]) -> tuple[str, str]:
+    """Subject and body of the message to staff when alerts open an incident."""
+    state = "已公开宣布" if incident.is_published else "内部草稿，待发布"
+    subject = f"[{incident.reference}] 监控告警:{incident.title_zh}({state})"
+    listed = "\n".join(f"- {_line(alert).replace('**', '')}" for alert in alerts[:ALERTS_LISTED])
+    body = (
+        f"{incident.reference} {incident.title_zh}\n"
+        f"{'Declared publicly by an alert rule' if incident.is_published else 'Internal draft: publish it once confirmed'}\n"
+        f"{listed}\n{settings.PUBLIC_BASE_URL}/admin/incidents/incident/{incident.pk}/change/\n"
+    )
+    return subject, body

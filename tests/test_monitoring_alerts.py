@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -18,6 +19,7 @@ from core.services import api_token_issue
 from incidents.models import Incident, IncidentStatus, IncidentUpdate, UpdateKind, Visibility
 from monitoring.models import Alert, AlertReceipt, AlertSource, AlertStatus, Outcome, RuleAction
 from monitoring.services import Delivery, IncomingAlert, alerts_receive
+from notifications.models import ChatDestination, EventType, Notification
 from tests.concurrency import run_together
 from tests.factories import AlertRuleFactory, ServiceComponentFactory, UserFactory, declare_incident
 from tests.monitoring import ALERTMANAGER_URL, GENERIC_URL, GRAFANA_URL, fixture_body, fixture_json, post_body
@@ -64,6 +66,27 @@ def test_alertmanager_firing_sets_the_worst_severity_and_opens_one_internal_draf
     assert incident.title_en == "Tracking API: Major outage"
     # and the internal draft is nowhere public
     assert "Tracking API" not in APIClient().get("/api/v2/incidents.json").content.decode()
+
+
+def test_an_incident_alerts_open_is_told_to_managers_supervisors_and_their_chats_once(monitoring_client, tracking_api):
+    # given staff with email addresses, and a chat taking the managers' alerts
+    manager = UserFactory(role=roles.INCIDENT_MANAGER, email="manager@example.com")
+    supervisor = UserFactory(role=roles.SUPERVISOR, email="supervisor@example.com")
+    UserFactory(role=roles.CUSTOMER_SERVICE_AGENT, email="agent@example.com")
+    chat = ChatDestination.objects.create(name="值班群", apprise_url="json://127.0.0.1:9/")
+    chat.roles.add(Group.objects.get(name=roles.INCIDENT_MANAGER))
+    AlertRuleFactory(component=tracking_api)
+
+    # when Alertmanager's notification opens a draft, and comes again
+    post_body(monitoring_client, ALERTMANAGER_URL, fixture_body("alertmanager/firing.json"))
+    post_body(monitoring_client, ALERTMANAGER_URL, fixture_body("alertmanager/firing.json"))
+
+    # then each of them has one message through the outbox, naming the draft
+    told = Notification.objects.filter(event_type=EventType.STAFF_ALERT)
+    assert sorted(told.exclude(staff_user=None).values_list("staff_user_id", flat=True)) == [manager.pk, supervisor.pk]
+    assert told.filter(chat_destination=chat).count() == 1
+    incident = Incident.objects.get()
+    assert all(incident.reference in message.subject and "内部草稿" in message.subject for message in told)
 
 
 def test_a_repeated_firing_alert_changes_nothing(monitoring_client, tracking_api):
