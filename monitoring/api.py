@@ -79,7 +79,7 @@ class _AlertsApi(APIView):
     source = ""
     payload: type[serializers.Serializer]
 
-    def receive(self, request: Request) -> Response:
+    def post(self, request: Request) -> Response:
         payload = self.payload(data=request.data)
         payload.is_valid(raise_exception=True)
         results = alerts_receive(delivery=payload.delivery(self.source), actor=request.user)  # type: ignore[attr-defined]
@@ -88,28 +88,23 @@ class _AlertsApi(APIView):
         return Response(body, status=status.HTTP_202_ACCEPTED if counts[Outcome.IGNORED] else status.HTTP_200_OK)
 
 
+@extend_schema(request=AlertmanagerWebhookSerializer, responses=RESPONSES)
 class AlertmanagerAlertsApi(_AlertsApi):
     """Prometheus Alertmanager's webhook (``webhook_configs``, payload version 4), as Alertmanager sends it."""
 
     source = AlertSource.ALERTMANAGER
     payload = AlertmanagerWebhookSerializer
 
-    @extend_schema(request=AlertmanagerWebhookSerializer, responses=RESPONSES)
-    def post(self, request: Request) -> Response:
-        return self.receive(request)
 
-
+@extend_schema(request=GrafanaWebhookSerializer, responses=RESPONSES)
 class GrafanaAlertsApi(_AlertsApi):
     """Grafana's webhook contact point (unified alerting, payload version 1), as Grafana sends it."""
 
     source = AlertSource.GRAFANA
     payload = GrafanaWebhookSerializer
 
-    @extend_schema(request=GrafanaWebhookSerializer, responses=RESPONSES)
-    def post(self, request: Request) -> Response:
-        return self.receive(request)
 
-
+@extend_schema(request=GenericAlertsSerializer, responses=RESPONSES)
 class GenericAlertsApi(_AlertsApi):
     """Alerts from any other system: ``{"alerts": [{"status": "firing", "labels": {…}}]}``.
 
@@ -118,7 +113,3 @@ class GenericAlertsApi(_AlertsApi):
 
     source = AlertSource.GENERIC
     payload = GenericAlertsSerializer
-
-    @extend_schema(request=GenericAlertsSerializer, responses=RESPONSES)
-    def post(self, request: Request) -> Response:
-        return self.receive(request)

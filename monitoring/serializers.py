@@ -80,22 +80,13 @@ class AlertmanagerAlertSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=AlertStatus.choices)
     labels = LabelsField(allow_empty=False)
     annotations = LabelsField(value_length=MAX_ANNOTATION_VALUE, required=False, default=dict)
-    startsAt = AlertTimeField()
-    endsAt = AlertTimeField()
-    generatorURL = serializers.CharField(required=False, allow_blank=True, max_length=MAX_URL, default="")
+    # Read into IncomingAlert's names (``source``), as the generic shape's fields are.
+    startsAt = AlertTimeField(source="starts_at")
+    endsAt = AlertTimeField(source="ends_at")
+    generatorURL = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_URL, default="", source="generator_url"
+    )
     fingerprint = serializers.CharField(max_length=128)
-
-    @staticmethod
-    def incoming(data: dict[str, Any]) -> IncomingAlert:
-        return IncomingAlert(
-            fingerprint=data["fingerprint"],
-            status=data["status"],
-            labels=data["labels"],
-            annotations=data["annotations"],
-            starts_at=data["startsAt"],
-            ends_at=data["endsAt"],
-            generator_url=data["generatorURL"],
-        )
 
 
 class GrafanaAlertSerializer(AlertmanagerAlertSerializer):
@@ -129,7 +120,7 @@ class _WebhookSerializer(serializers.Serializer):
         data = self.validated_data
         return Delivery(
             source=source,
-            alerts=[AlertmanagerAlertSerializer.incoming(alert) for alert in data["alerts"]],
+            alerts=[incoming_alert(alert) for alert in data["alerts"]],
             group_key=data["groupKey"],
             receiver=data["receiver"],
         )
@@ -164,7 +155,9 @@ class GenericAlertSerializer(serializers.Serializer):
     annotations = LabelsField(value_length=MAX_ANNOTATION_VALUE, required=False, default=dict)
     starts_at = AlertTimeField()
     ends_at = AlertTimeField()
-    url = serializers.CharField(required=False, allow_blank=True, max_length=MAX_URL, default="")
+    url = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_URL, default="", source="generator_url"
+    )
     fingerprint = serializers.CharField(
         required=False,
         max_length=128,
@@ -178,21 +171,20 @@ class GenericAlertsSerializer(serializers.Serializer):
     alerts = AlertListField(child=GenericAlertSerializer())
 
     def delivery(self, source: str) -> Delivery:
-        return Delivery(
-            source=source,
-            alerts=[
-                IncomingAlert(
-                    fingerprint=alert.get("fingerprint") or labels_fingerprint(alert["labels"]),
-                    status=alert["status"],
-                    labels=alert["labels"],
-                    annotations=alert["annotations"],
-                    starts_at=alert["starts_at"],
-                    ends_at=alert["ends_at"],
-                    generator_url=alert["url"],
-                )
-                for alert in self.validated_data["alerts"]
-            ],
-        )
+        return Delivery(source=source, alerts=[incoming_alert(alert) for alert in self.validated_data["alerts"]])
+
+
+def incoming_alert(alert: dict[str, Any]) -> IncomingAlert:
+    """One validated alert of any of the shapes (their fields read into these names)."""
+    return IncomingAlert(
+        fingerprint=alert.get("fingerprint") or labels_fingerprint(alert["labels"]),
+        status=alert["status"],
+        labels=alert["labels"],
+        annotations=alert["annotations"],
+        starts_at=alert["starts_at"],
+        ends_at=alert["ends_at"],
+        generator_url=alert["generator_url"],
+    )
 
 
 def labels_fingerprint(labels: dict[str, str]) -> str:

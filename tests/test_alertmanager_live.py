@@ -119,6 +119,13 @@ def _status(live_server, component) -> str:
     return next(item["status"] for item in document["components"] if item["id"] == str(component.pk))
 
 
+def _until_status(live_server, component, status: str, log: Path) -> float:
+    """Seconds until the published status page shows ``component`` in ``status``."""
+    return _wait_for(
+        lambda: _status(live_server, component) == status, timeout=30, what=f"the status page at {status}", log=log
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_alertmanager_delivers_a_firing_alert_to_the_status_page_and_then_its_resolution(alertmanager, live_server):
     # given a component, a rule for its alerts, and Alertmanager configured with the README's receiver
@@ -129,12 +136,7 @@ def test_alertmanager_delivers_a_firing_alert_to_the_status_page_and_then_its_re
 
     # when Prometheus (here: the test) sends Alertmanager a firing alert
     assert _http("POST", base + "/api/v2/alerts", [ALERT])[0] == 200
-    fired_in = _wait_for(
-        lambda: _status(live_server, component) == ComponentStatus.MAJOR_OUTAGE,
-        timeout=30,
-        what="the status page showing the outage",
-        log=log,
-    )
+    fired_in = _until_status(live_server, component, ComponentStatus.MAJOR_OUTAGE, log)
 
     # then the status page shows the outage within seconds, and a draft waits for a person
     assert fired_in < 15
@@ -149,12 +151,7 @@ def test_alertmanager_delivers_a_firing_alert_to_the_status_page_and_then_its_re
 
     # and when the alert ends, Alertmanager's resolved notification gives the component back
     assert _http("POST", base + "/api/v2/alerts", [ALERT | {"endsAt": timezone.now().isoformat()}])[0] == 200
-    resolved_in = _wait_for(
-        lambda: _status(live_server, component) == ComponentStatus.OPERATIONAL,
-        timeout=30,
-        what="the status page back to operational",
-        log=log,
-    )
+    resolved_in = _until_status(live_server, component, ComponentStatus.OPERATIONAL, log)
     assert resolved_in < 15
     incident.refresh_from_db()
     assert incident.is_open  # monitoring suggests; a person resolves
