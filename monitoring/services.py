@@ -164,6 +164,21 @@ def _one_delivery_at_a_time(component_ids: set[int]) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, component_id])
 
 
+# What a delivery may change on an alert's row (its last delivery time is written for all at once).
+_STATE_FIELDS = [
+    "alertname",
+    "status",
+    "labels",
+    "annotations",
+    "starts_at",
+    "ends_at",
+    "generator_url",
+    "rule",
+    "component",
+    "impact",
+]
+
+
 @dataclass
 class _Batch:
     """The alerts of one delivery that concern one component (or none), in one transaction."""
@@ -181,8 +196,15 @@ class _Batch:
     def apply(self, entries: dict[str, tuple[IncomingAlert, AlertRule | None]]) -> dict[str, AlertResult]:
         rows = Alert.objects.select_for_update().filter(source=self.delivery.source, fingerprint__in=list(entries))
         by_fingerprint = {row.fingerprint: row for row in rows.order_by("pk")}
+        changed = []
         for fingerprint, (incoming, rule) in entries.items():
-            self._decide(by_fingerprint[fingerprint], incoming, rule)
+            if self._decide(by_fingerprint[fingerprint], incoming, rule):
+                changed.append(by_fingerprint[fingerprint])
+        # A repeated delivery (the usual one: Alertmanager re-sends every firing alert of
+        # a group) is one statement; only what changed is written row by row.
+        Alert.objects.filter(pk__in=[alert.pk for alert in by_fingerprint.values()]).update(last_received_at=self.now)
+        for alert in changed:
+            alert.save(update_fields=_STATE_FIELDS)
         # Incidents first, component rows last: the order an incident transition takes them in.
         self._join_or_open_incident()
         self._note_resolutions()
@@ -198,8 +220,10 @@ class _Batch:
         AlertReceipt.objects.bulk_create(self.receipts)
         return self.results
 
-    def _decide(self, alert: Alert, incoming: IncomingAlert, rule: AlertRule | None) -> None:
+    def _decide(self, alert: Alert, incoming: IncomingAlert, rule: AlertRule | None) -> bool:
+        """Apply one alert to its row (unsaved) and record the receipt; returns whether the row changed."""
         before = (alert.status, alert.component_id, alert.impact)
+        recorded = _recorded(alert)
         alert.labels, alert.annotations = incoming.labels, incoming.annotations
         alert.alertname = incoming.labels.get("alertname", "")[:200]
         alert.generator_url = incoming.generator_url[:2000]
@@ -208,7 +232,6 @@ class _Batch:
             outcome, detail = self._fire(alert, incoming, rule, before)
         else:
             outcome, detail = self._resolve(alert, incoming, rule, before)
-        alert.save()
         if alert.component_id is not None and (alert.status, alert.component_id, alert.impact) != before:
             self.components_touched.add(alert.component_id)
         if before[1] is not None and before[1] != alert.component_id:
@@ -237,6 +260,7 @@ class _Batch:
             detail=detail,
             component=alert.component_id,
         )
+        return _recorded(alert) != recorded
 
     def _fire(
         self, alert: Alert, incoming: IncomingAlert, rule: AlertRule | None, before: tuple[str, int | None, str]
@@ -337,6 +361,10 @@ class _Batch:
             all_clear = not Alert.objects.filter(component=component, status=AlertStatus.FIRING).exists()
             body_zh, body_en = wording.resolved_note(alerts, component if all_clear else None)
             incident_note_alert(incident_id=incident_id, author=self.actor, body_zh=body_zh, body_en=body_en)
+
+
+def _recorded(alert: Alert) -> tuple[object, ...]:
+    return tuple(getattr(alert, Alert._meta.get_field(name).attname) for name in _STATE_FIELDS)
 
 
 def _same_episode(alert: Alert, incoming: IncomingAlert) -> bool:

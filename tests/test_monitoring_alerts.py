@@ -104,6 +104,29 @@ def test_a_repeated_firing_alert_changes_nothing(monitoring_client, tracking_api
     assert AlertReceipt.objects.count() == 4  # every delivery is on record
 
 
+def test_a_repeated_delivery_costs_the_same_queries_for_two_alerts_or_two_hundred(
+    monitoring_client, tracking_api, django_assert_max_num_queries
+):
+    # given a group of 200 firing alerts for one component, delivered once already
+    AlertRuleFactory(component=tracking_api)
+    payload = fixture_json("alertmanager/firing.json")
+    template = payload["alerts"][0]
+    group = dict(
+        payload,
+        alerts=[
+            dict(template, fingerprint=f"f{index:03d}", labels=template["labels"] | {"instance": f"api-{index}"})
+            for index in range(200)
+        ],
+    )
+    post_body(monitoring_client, ALERTMANAGER_URL, group)
+
+    # when Alertmanager re-sends the group (its repeat_interval), then the answer is a fixed number of queries
+    with django_assert_max_num_queries(14):
+        again = post_body(monitoring_client, ALERTMANAGER_URL, group)
+
+    assert again.status_code == 200 and again.json()["unchanged"] == 200
+
+
 def test_resolved_puts_the_component_back_and_suggests_resolving_without_resolving(monitoring_client, tracking_api):
     AlertRuleFactory(component=tracking_api)
     post_body(monitoring_client, ALERTMANAGER_URL, fixture_body("alertmanager/firing.json"))
