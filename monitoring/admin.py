@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from incidents.models import IncidentCategory
 from monitoring.matchers import MatcherError, parse_matchers
 from monitoring.models import DECLARE_PERMISSION, Alert, AlertReceipt, AlertRule, RuleAction
-from monitoring.services import alert_rule_delete, alert_rule_save
+from monitoring.rules import alert_rule_delete, alert_rule_save
 
 
 class AlertRuleForm(forms.ModelForm):

@@ -37,7 +37,6 @@ from incidents.services import incident_note_alert, incident_open
 from monitoring import wording
 from monitoring.models import (
     ACTION_STRENGTH,
-    DECLARE_PERMISSION,
     RECEIVE_PERMISSION,
     Alert,
     AlertReceipt,
@@ -118,7 +117,7 @@ def alerts_receive(*, delivery: Delivery, actor: AbstractBaseUser) -> list[Alert
         fingerprints = groups[component_id]
         with transaction.atomic():
             involved = {component_id, *(counted_for.get(fingerprint) for fingerprint in fingerprints)} - {None}
-            _one_delivery_at_a_time(involved)  # type: ignore[arg-type]
+            components_lock_for_alerts(involved)  # type: ignore[arg-type]
             batch = _Batch(delivery=delivery, actor=actor, now=now, component_id=component_id)
             results.update(
                 batch.apply(
@@ -156,7 +155,8 @@ def _insert_unseen(source: str, alerts: Iterable[IncomingAlert], now: datetime) 
 _LOCK_NAMESPACE = 0x6D6F6E  # "mon"
 
 
-def _one_delivery_at_a_time(component_ids: set[int]) -> None:
+def components_lock_for_alerts(component_ids: set[int]) -> None:
+    """Wait for, then hold until commit, the right to change these components' alerts."""
     if connection.vendor != "postgresql":
         return  # SQLite runs one writing transaction at a time (IMMEDIATE)
     with connection.cursor() as cursor:
@@ -273,7 +273,7 @@ class _Batch:
             return Outcome.UNCHANGED, _("older than the resolution already received")
         alert.rule = rule
         if counts_nowhere:
-            # Kept as firing: a rule added later counts it at once (firing_alerts_recount).
+            # Kept as firing: a rule added later counts it at once (monitoring.rules.firing_alerts_recount).
             alert.status, alert.starts_at, alert.ends_at = AlertStatus.FIRING, incoming.starts_at, None
             return Outcome.IGNORED, wording.no_rule(incoming.labels)
         target = (AlertStatus.FIRING, rule.component_id, rule.impact_for(incoming.labels)) if rule else None
@@ -371,69 +371,3 @@ def _same_episode(alert: Alert, incoming: IncomingAlert) -> bool:
     # A firing notice that started before the resolution we hold is a late copy of the
     # same episode (an Alertmanager peer, a retry); a new episode starts after it.
     return bool(alert.ends_at and incoming.starts_at and incoming.starts_at <= alert.ends_at)
-
-
-# --- rules ------------------------------------------------------------------------------------
-
-
-def alert_rule_save(*, rule: AlertRule, actor: AbstractBaseUser) -> AlertRule:
-    """Save a rule staff wrote, and re-count the firing alerts under the rules as they are now.
-
-    Only a supervisor (``declare_from_alerts``) may save a rule that declares public
-    incidents, or change one that does; whoever made it so is recorded.
-    """
-    was_declaring = bool(rule.pk) and AlertRule.objects.filter(pk=rule.pk, action=RuleAction.DECLARE).exists()
-    if (rule.action == RuleAction.DECLARE or was_declaring) and not actor.has_perm(DECLARE_PERMISSION):
-        raise PermissionDenied(_("Only a supervisor may let a rule declare public incidents."))
-    with transaction.atomic():
-        if rule.action == RuleAction.DECLARE and not was_declaring:
-            rule.declare_approved_by = actor  # type: ignore[assignment]
-        elif rule.action != RuleAction.DECLARE:
-            rule.declare_approved_by = None
-        rule.updated_by = actor  # type: ignore[assignment]
-        rule.save()
-        firing_alerts_recount()
-    return rule
-
-
-def alert_rule_delete(*, rule: AlertRule, actor: AbstractBaseUser) -> None:
-    """Delete a rule; the alerts it counted stop counting at once (not at their next delivery)."""
-    if rule.action == RuleAction.DECLARE and not actor.has_perm(DECLARE_PERMISSION):
-        raise PermissionDenied(_("Only a supervisor may delete a rule that declares public incidents."))
-    with transaction.atomic():
-        rule.delete()
-        firing_alerts_recount()
-
-
-def firing_alerts_recount() -> list[int]:
-    """Match every firing alert against the rules as they are now and move the components
-    whose share changed. Statuses only: incidents follow the alerts' next delivery.
-    Returns the components whose public status changed."""
-    rules = rules_in_order()
-    firing = list(Alert.objects.filter(status=AlertStatus.FIRING).order_by("pk"))
-    touched: set[int] = set()
-    moved: list[Alert] = []
-    for alert in firing:
-        rule = rule_matching(rules, alert.labels)
-        target = (rule.component_id, rule.impact_for(alert.labels)) if rule else (None, "")
-        if (alert.component_id, alert.impact) == target:
-            continue
-        touched |= {alert.component_id, target[0]} - {None}  # type: ignore[arg-type]
-        alert.rule, alert.component_id, alert.impact = rule, target[0], target[1]
-        moved.append(alert)
-    if not moved:
-        return []
-    with transaction.atomic():
-        _one_delivery_at_a_time(touched)
-        Alert.objects.bulk_update(moved, ["rule", "component", "impact"])
-        changed = [
-            component_id
-            for component_id in sorted(touched)
-            if component_monitoring_status_set(
-                component_id=component_id,
-                status=firing_impact(component_id=component_id),
-                reason=_("alert rules changed"),
-            )
-        ]
-    logger.info("firing alerts recounted", extra={"moved": len(moved), "components": sorted(touched)})
-    return changed
