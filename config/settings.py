@@ -75,6 +75,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: anonymous reads of the published status page, JSON and feed take a shorter
+    # chain of the middleware below (portal/middleware.py says which and why).
+    "portal.middleware.PublishedRenderingMiddleware",
     "core.middleware.TrustedProxyMiddleware",
     "core.middleware.RequestIdMiddleware",
     "core.metrics.RequestLatencyMiddleware",

@@ -97,6 +97,14 @@ def published(name: str, language: str) -> Published:
     return outputs[(name, language)]
 
 
+def load() -> None:
+    """Make sure this process holds the current renderings (at most one Redis read a second).
+
+    Raises what ``published`` raises.
+    """
+    _current()
+
+
 def _current() -> dict[tuple[str, str], Published]:
     now = time.monotonic()
     if _memo.outputs and now - _memo.checked < RECHECK_SECONDS:
