@@ -97,12 +97,12 @@ def published(name: str, language: str) -> Published:
     return outputs[(name, language)]
 
 
-def load() -> None:
-    """Make sure this process holds the current renderings (at most one Redis read a second).
+def current() -> dict[tuple[str, str], Published]:
+    """Every current rendering, by (name, language); a new dict whenever a new rendering is adopted.
 
     Raises what ``published`` raises.
     """
-    _current()
+    return _current()
 
 
 def _current() -> dict[tuple[str, str], Published]:
