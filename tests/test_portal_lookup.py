@@ -13,6 +13,7 @@ from core import roles
 from incidents.linking import Estimate, LinkCriteria, incident_link_orders
 from incidents.models import Visibility
 from incidents.services import incident_post_update
+from notifications.models import Notification, Status
 from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +52,29 @@ def test_right_digits_show_delay_cause_estimate_and_coupon_but_no_personal_data(
     assert order.coupons.get().code in page
     assert "王*" in page
     assert "王芳" not in page and "13800134321" not in page and order.customer.email not in page
+
+
+def test_a_parcel_no_incident_touched_is_looked_up_in_one_query(client, django_assert_num_queries):
+    OrderFactory(tracking_number="SF6660000000002", customer=CustomerFactory(phone="+8613800135555"))
+
+    with django_assert_num_queries(1):
+        response = client.post(TRACK, {"tracking_number": "SF6660000000002", "phone_last4": "5555"})
+
+    assert "SF6660000000002" in response.content.decode()
+
+
+def test_a_delayed_parcel_with_a_coupon_is_looked_up_in_three_queries(
+    client, delayed_parcel, django_assert_num_queries
+):
+    _incident, order = delayed_parcel
+    sent = Notification.objects.filter(customer=order.customer).update(status=Status.SENT)
+
+    with django_assert_num_queries(3):  # the parcel, its incidents with the messages sent, its coupons
+        response = client.post(TRACK, {"tracking_number": "SF6660000000001", "phone_last4": "4321"})
+
+    assert sent >= 1
+    assert response.context["parcel"].messages_sent == sent
+    assert len(response.context["parcel"].coupons) == 1
 
 
 @pytest.mark.parametrize("bad", [{"phone_last4": "4320"}, {"tracking_number": "SF6660000000999"}])
