@@ -31,7 +31,9 @@ settings.configure(
             "NAME": os.environ.get("BENCH_DATABASE_NAME", "parcel_bench_portal"),
             "HOST": "127.0.0.1",
             "USER": "postgres",
-            "CONN_MAX_AGE": 60,  # as the project's default
+            # The project's connection settings: the comparison is of the views, not of connection policy.
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
         }
     },
     USE_TZ=True,
