@@ -50,7 +50,7 @@ def main() -> None:
     from customers.models import Customer
     from tests.factories import UserFactory
 
-    customer = Customer.objects.create(external_id="BENCH", name="王芳", phone="+447700900001")
+    customer = Customer.objects.create(external_id="BENCH", name="王芳", phone="+12025550101")
     UserFactory(role=roles.SUPERVISOR, email="supervisor@example.com")
     results = {}
     for size in (10_000, arguments.large):

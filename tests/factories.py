@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from core.demo import fictional_phone
 from customers.models import Customer
 from orders.models import Order, ParcelStatus, TrackingEvent
 
@@ -17,7 +18,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
 
     external_id = factory.Sequence(lambda n: f"C{n:07d}")
     name = factory.Sequence(lambda n: f"客户{n}")
-    phone = factory.Sequence(lambda n: f"+447700900{n % 1000:03d}")
+    phone = factory.Sequence(fictional_phone)
     email = factory.Sequence(lambda n: f"customer{n}@example.com")
 
 
