@@ -82,7 +82,7 @@ def test_status_page_shows_the_outage_in_chinese_and_switches_to_english(
     assert "台风:广州白云转运中心暂停作业" in page.locator(".incident-card").inner_text()
     assert "包裹改由深圳中转。" in page.locator(".incident-card").inner_text()
     assert page.locator(".component").count() == 2
-    assert page.locator(".uptime-bars").first.get_attribute("aria-label")
+    assert "近90天可用率" in page.locator(".component .visually-hidden").first.inner_text()
     assert _fits(page, viewport)
     page.screenshot(path=SCREENSHOTS / f"status-{device}-zh.png", full_page=True)
 
@@ -98,6 +98,10 @@ def test_status_page_shows_the_outage_in_chinese_and_switches_to_english(
     page.wait_for_load_state()
     assert "Guangzhou Baiyun hub" in page.content()
     page.screenshot(path=SCREENSHOTS / f"incident-{device}-en.png", full_page=True)
+    page.emulate_media(media="print")
+    assert page.locator(".language-switch").is_hidden()
+    page.screenshot(path=SCREENSHOTS / f"incident-{device}-en-print.png", full_page=True)
+    page.emulate_media(media="screen")
     page.goto(live_server.url + "/history/")
     page.screenshot(path=SCREENSHOTS / f"history-{device}-en.png", full_page=True)
     assert problems == []
@@ -127,6 +131,10 @@ def test_parcel_lookup_with_wrong_then_right_digits(browser, live_server, outage
     assert "13800134321" not in page.content()
     assert _fits(page, viewport)
     page.screenshot(path=SCREENSHOTS / f"track-{device}-found.png", full_page=True)
+    page.emulate_media(media="print")
+    assert page.locator(".site-footer").is_hidden()
+    assert "接下来会怎样" in page.locator(".parcel-result").inner_text()
+    page.screenshot(path=SCREENSHOTS / f"track-{device}-print.png", full_page=True)
     assert problems == []
     page.close()
 

@@ -80,6 +80,24 @@ def test_components_by_group_with_status_and_maintenance(client):
     assert "Database upgrade" in page
 
 
+def test_the_90_day_bars_say_in_words_which_days_had_trouble_and_not_by_colour_alone(client):
+    hub = _component("广州白云转运中心", name_en="Guangzhou hub")
+    _component("运单查询", name_en="Parcel tracking")
+    declare_incident(component_impacts={hub.pk: ComponentStatus.MAJOR_OUTAGE})
+
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    texts = re.findall(r'<p class="visually-hidden">([^<]*)</p>', page)
+    assert len(texts) == 2
+    hub_text, tracking_text = sorted(texts)
+    assert hub_text.startswith("Guangzhou hub, last 90 days:")
+    assert "Days not fully operational:" in hub_text and "Major outage" in hub_text
+    assert tracking_text.endswith("fully operational every day.")
+    assert page.count('aria-hidden="true" focusable="false"') == 2  # the drawing itself is not read twice
+    heights = {int(height) for height in re.findall(r'<rect [^>]*height="(\d+)"', page)}
+    assert len(heights) == 2  # today's outage is a shorter bar, not only a red one
+
+
 def test_a_warm_request_runs_no_sql(client, django_assert_num_queries):
     _component()
     declare_incident()
