@@ -15,10 +15,11 @@ each kept), and prints requests per second, p99 and the ratios:
 
 - ``/`` and ``/api/v2/summary.json``: the project against the minimal app (goal ≥ 0.95, p99 ≤ 50 ms),
 - ``/`` behind the nginx cache against nginx serving the file (goal ≥ 0.8),
-- ``POST /track/`` with right digits for random parcels among the 1M against the
-  minimal app's one-query view (goal ≥ 0.5, p99 ≤ 100 ms).
+- ``POST /track/`` with right digits for random parcels among the 1M (one in eight
+  delayed by an open incident) against the minimal app's one-query view (goal ≥ 0.5,
+  p99 ≤ 100 ms).
 
-    .venv/bin/python bench/status_load.py                        # 1M orders, 10 s per run, 2 rounds
+    .venv/bin/python bench/status_load.py                        # 1M orders, 10 s per run, 3 rounds
     .venv/bin/python bench/status_load.py --orders 100000 --seconds 5
 
 Needs wrk and nginx (Debian: apt-get install wrk nginx-light) and a local
@@ -68,13 +69,34 @@ PAGES = ("/", "/api/v2/summary.json")
 
 
 def seed(orders: int) -> list[tuple[str, str]]:
-    """Demo data plus ``orders`` parcels; returns (tracking number, last 4 digits) of 2,000 random ones."""
+    """Demo data plus ``orders`` parcels, one hub's parcels (an eighth) delayed by an open
+    incident; returns (tracking number, last 4 digits) of 2,000 random parcels."""
+    from datetime import timedelta
+
     from django.core.management import call_command
     from django.db import connection
+
+    from core import roles
+    from core.demo import HUBS
+    from incidents.linking import Estimate, LinkCriteria, incident_link_orders
+    from tests.factories import UserFactory, declare_incident
 
     call_command("seed_demo", verbosity=0)
     if orders:
         call_command("seed_demo", orders=orders, prefix="BN")
+    manager = UserFactory(role=roles.SUPERVISOR)
+    incident = declare_incident(
+        actor=manager, title_zh="暴雨:上海转运中心延误", title_en="Rainstorm: Shanghai hub delayed"
+    )
+    hub = HUBS[0][0]
+    delayed = incident_link_orders(
+        incident=incident,
+        criteria=LinkCriteria(hubs=[hub]),
+        estimate=Estimate(delay=timedelta(hours=24)),
+        actor=manager,
+        notify=False,
+    )
+    print(f"{delayed:,} parcels at {hub} delayed by an open incident")
     with connection.cursor() as cursor:
         for table in ("orders_order", "customers_customer", "incidents_affectedorder"):
             cursor.execute(f"VACUUM ANALYZE {table}")
@@ -145,8 +167,9 @@ def capture_answers(pages: tuple[str, ...]) -> dict[str, dict]:  # type: ignore[
     return answers
 
 
-def nginx_config(workdir: Path, static_file: Path) -> Path:
-    """The shipped parcel.conf, TLS off, on our ports; plus a server answering ``static_file``."""
+def nginx_config(workdir: Path, static_file: Path, headers: list[tuple[str, str]]) -> Path:
+    """The shipped parcel.conf, TLS off, on our ports; plus a server answering ``static_file``
+    with ``headers`` (the app's), so both send the same bytes."""
     shipped = (ROOT / "deploy" / "nginx" / "parcel.conf").read_text()
     # The port-80 server only redirects to HTTPS; the bench speaks plain HTTP to the HTTPS server's config.
     plain, secure = shipped.split("\nserver {", 2)[0], "server {" + shipped.split("\nserver {", 2)[2]
@@ -161,6 +184,12 @@ def nginx_config(workdir: Path, static_file: Path) -> Path:
         config, count = re.subn(pattern, replacement, config)
         if not count:
             raise SystemExit(f"deploy/nginx/parcel.conf changed: {pattern!r} not found; update the bench")
+    content_type = next(value for name, value in headers if name.lower() == "content-type")
+    file_headers = "\n            ".join(
+        f'add_header {name} "{_nginx_quoted(value)}";'
+        for name, value in headers
+        if name.lower() not in {"content-type", "content-length", "last-modified"}
+    )
     main = f"""
 worker_processes auto;
 pid {workdir}/nginx.pid;
@@ -177,7 +206,13 @@ http {{
     {config}
     server {{
         listen 127.0.0.1:{FILE_PORT};
-        location = /status {{ alias {static_file}; default_type "text/html; charset=utf-8"; add_header Content-Encoding gzip; }}
+        server_tokens off;
+        etag off;
+        location = /status {{
+            alias {static_file};
+            default_type "{content_type}";
+            {file_headers}
+        }}
     }}
 }}
 """
@@ -186,9 +221,13 @@ http {{
     return path
 
 
+def _nginx_quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
 @contextmanager
-def nginx(workdir: Path, static_file: Path):  # type: ignore[no-untyped-def]
-    config = nginx_config(workdir, static_file)
+def nginx(workdir: Path, static_file: Path, headers: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+    config = nginx_config(workdir, static_file, headers)
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     base = [binary, "-p", str(workdir), "-c", str(config), "-e", str(workdir / "error.log")]
     subprocess.run([*base, "-t", "-q"], check=True)
@@ -252,7 +291,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers, the same for both apps")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best of each is reported")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is reported")
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
@@ -282,7 +321,7 @@ def main() -> None:
         stack.enter_context(
             gunicorn("bench.minimal_app:application", MINIMAL_PORT, args.workers, minimal_environment, "/")
         )
-        stack.enter_context(nginx(workdir, static_file))
+        stack.enter_context(nginx(workdir, static_file, answers["/"]["headers"]))
         project_lookup = lookup_script(pairs, "/track/")
         minimal_lookup = lookup_script(pairs, "/bench/lookup")
         stack.callback(os.unlink, project_lookup)
