@@ -79,6 +79,62 @@ def declare_incident(*, actor=None, category_code: str = "information_system", *
     return incident_declare(actor=actor, category=IncidentCategory.objects.get(code=category_code), **fields)
 
 
+class MaintenanceFactory(factory.django.DjangoModelFactory):
+    """A two-hour maintenance starting tomorrow."""
+
+    class Meta:
+        model = "components.Maintenance"
+
+    title_zh = "数据库升级"
+    title_en = "Database upgrade"
+    starts_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
+    ends_at = factory.LazyAttribute(lambda maintenance: maintenance.starts_at + timedelta(hours=2))
+
+
+def typhoon_outage(*, tracking_number: str = "SF7770000000001", minimum_spend: str = "0"):
+    """An open logistics incident at the Guangzhou hub — its component (in the group 转运网络) in
+    major outage, one public update — and a parcel there for 王芳 (phone ending 4321), delayed
+    48 hours and compensated with a ¥5 coupon. Returns (incident, order)."""
+    from decimal import Decimal
+
+    from compensation.models import CompensationRule
+    from compensation.rules import compensation_issue
+    from components.models import ComponentGroup, ComponentStatus, ServiceComponent
+    from core import roles
+    from incidents.linking import Estimate, LinkCriteria, incident_link_orders
+    from incidents.services import incident_post_update
+
+    manager = UserFactory(role=roles.SUPERVISOR)
+    group = ComponentGroup.objects.create(name_zh="转运网络", name_en="Hub network")
+    hub = ServiceComponent.objects.create(name_zh="广州白云转运中心", name_en="Guangzhou Baiyun hub", group=group)
+    incident = declare_incident(
+        actor=manager,
+        title_zh="台风:广州白云转运中心暂停作业",
+        title_en="Typhoon: Guangzhou Baiyun hub has stopped",
+        category_code="logistics",
+        component_impacts={hub.pk: ComponentStatus.MAJOR_OUTAGE},
+    )
+    incident_post_update(
+        incident_id=incident.pk, actor=manager, body_zh="包裹改由深圳中转。", body_en="Parcels now go through Shenzhen."
+    )
+    order = OrderFactory(
+        tracking_number=tracking_number,
+        hub="广州白云转运中心",
+        customer=CustomerFactory(name="王芳", phone="+8613800134321", email="wang@example.com"),
+    )
+    incident_link_orders(
+        incident=incident,
+        criteria=LinkCriteria(hubs=["广州白云转运中心"]),
+        estimate=Estimate(delay=timedelta(hours=48)),
+        actor=manager,
+    )
+    CompensationRule.objects.create(
+        incident=incident, min_delay=timedelta(hours=24), value=Decimal("5"), minimum_spend=Decimal(minimum_spend)
+    )
+    compensation_issue(incident=incident, actor=manager)
+    return incident, order
+
+
 class CouponFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "compensation.Coupon"

@@ -8,28 +8,22 @@ customer would reach it, and checked at both widths by resizing the same page.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.utils import timezone
 
-from compensation.models import CompensationRule
-from compensation.rules import compensation_issue
 from complaints.models import ComplaintChannel, Reason
 from complaints.services import complaint_file, complaint_reply
-from components.models import ComponentGroup, ComponentStatus, Maintenance, ServiceComponent
+from components.models import ServiceComponent
 from core import roles
-from incidents.linking import Estimate, LinkCriteria, incident_link_orders
-from incidents.services import incident_post_update, incident_transition
+from incidents.services import incident_transition
 from notifications.messages import unsubscribe_url
 from notifications.models import EventType, Notification, StatusSubscription
 from notifications.subscriptions import signed_link
 from tests.accessibility import axe_source, axe_violations
 from tests.browser import DESKTOP, PHONE, chromium
-from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
+from tests.factories import MaintenanceFactory, UserFactory, declare_incident, typhoon_outage
 
 LANGUAGES = {"zh": "zh-CN", "en": "en-GB"}
 WIDTHS = {"390 px": PHONE, "1280 px": DESKTOP}
@@ -43,43 +37,16 @@ def browser():
 
 @pytest.fixture
 def portal_in_an_outage():
-    """An open incident with a delayed, compensated parcel; a past incident; a maintenance; a complaint answered."""
-    manager = UserFactory(role=roles.SUPERVISOR)
-    group = ComponentGroup.objects.create(name_zh="转运网络", name_en="Hub network")
-    hub = ServiceComponent.objects.create(name_zh="广州白云转运中心", name_en="Guangzhou Baiyun hub", group=group)
+    """The typhoon outage with its delayed, compensated parcel; a past incident; a maintenance; a complaint answered."""
+    incident, order = typhoon_outage()
     ServiceComponent.objects.create(name_zh="运单查询", name_en="Parcel tracking")
+    manager = UserFactory(role=roles.SUPERVISOR)
     past = declare_incident(actor=manager, title_zh="分拣线停机", title_en="Sorting line stopped")
     incident_transition(incident_id=past.pk, action="resolve", actor=manager)
-    incident = declare_incident(
-        actor=manager,
-        title_zh="台风:广州白云转运中心暂停作业",
-        title_en="Typhoon: Guangzhou Baiyun hub has stopped",
-        category_code="logistics",
-        component_impacts={hub.pk: ComponentStatus.MAJOR_OUTAGE},
-    )
-    incident_post_update(
-        incident_id=incident.pk, actor=manager, body_zh="包裹改由深圳中转。", body_en="Parcels now go through Shenzhen."
-    )
-    now = timezone.now()
-    maintenance = Maintenance.objects.create(
-        title_zh="数据库升级",
-        title_en="Database upgrade",
-        starts_at=now + timedelta(days=1),
-        ends_at=now + timedelta(days=1, hours=2),
-    )
-    maintenance.components.add(hub)
-    customer = CustomerFactory(name="王芳", phone="+8613800134321", email="wang@example.com")
-    order = OrderFactory(tracking_number="SF7770000000001", hub="广州白云转运中心", customer=customer)
-    incident_link_orders(
-        incident=incident,
-        criteria=LinkCriteria(hubs=["广州白云转运中心"]),
-        estimate=Estimate(delay=timedelta(hours=48)),
-        actor=manager,
-    )
-    CompensationRule.objects.create(incident=incident, min_delay=timedelta(hours=24), value=Decimal("5"))
-    compensation_issue(incident=incident, actor=manager)
+    maintenance = MaintenanceFactory()
+    maintenance.components.add(*incident.components.all())
     complaint = complaint_file(
-        customer=customer,
+        customer=order.customer,
         order=order,
         reason=Reason.DELAY,
         description="包裹延误三天了",
@@ -88,7 +55,7 @@ def portal_in_an_outage():
     complaint_reply(
         complaint_id=complaint.pk, actor=UserFactory(role=roles.CUSTOMER_SERVICE_AGENT), body="已为您加急派送"
     )
-    return {"incident": incident, "complaint": complaint, "customer": customer}
+    return {"incident": incident, "complaint": complaint, "customer": order.customer}
 
 
 def _submit(page, **fields: str) -> None:  # type: ignore[no-untyped-def]

@@ -1,20 +1,14 @@
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
-
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from compensation.models import CompensationRule
-from compensation.rules import compensation_issue
 from core import roles
-from incidents.linking import Estimate, LinkCriteria, incident_link_orders
 from incidents.models import Visibility
 from incidents.services import incident_post_update
 from notifications.models import Notification, Status
-from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
+from tests.factories import CustomerFactory, OrderFactory, UserFactory, typhoon_outage
 
 pytestmark = pytest.mark.django_db
 TRACK = reverse("track")
@@ -22,22 +16,7 @@ TRACK = reverse("track")
 
 @pytest.fixture
 def delayed_parcel():
-    manager = UserFactory(role=roles.SUPERVISOR)
-    incident = declare_incident(actor=manager, title_zh="广州白云转运中心暂停作业", category_code="logistics")
-    order = OrderFactory(
-        tracking_number="SF6660000000001",
-        hub="广州白云转运中心",
-        customer=CustomerFactory(name="王芳", phone="+8613800134321"),
-    )
-    incident_link_orders(
-        incident=incident,
-        criteria=LinkCriteria(hubs=["广州白云转运中心"]),
-        estimate=Estimate(delay=timedelta(hours=48)),
-        actor=manager,
-    )
-    CompensationRule.objects.create(incident=incident, min_delay=timedelta(hours=24), value=Decimal("5"))
-    compensation_issue(incident=incident, actor=manager)
-    return incident, order
+    return typhoon_outage(tracking_number="SF6660000000001")
 
 
 def test_right_digits_show_delay_cause_estimate_and_coupon_but_no_personal_data(client, delayed_parcel):
