@@ -10,7 +10,7 @@ from typing import Any
 
 from components.models import Bilingual
 from incidents.models import OPEN_STATUSES
-from orders.models import Order
+from orders.models import Order, ParcelStatus
 
 
 @dataclass
@@ -37,6 +37,11 @@ class ParcelView:
     links: list[ParcelDelay] = field(default_factory=list)
     coupons: list[Any] = field(default_factory=list)
     messages_sent: int = 0
+
+    @property
+    def status_label(self) -> str:
+        # Not get_status_display(): that rebuilds and hashes every choice's label on each call.
+        return str(ParcelStatus(self.order.status).label)
 
 
 def _mask(name: str) -> str:
