@@ -75,8 +75,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: anonymous reads of the published status page, JSON and feed take a shorter
-    # chain of the middleware below (portal/middleware.py says which and why).
+    # First: an anonymous read of the published status page, JSON or feed is answered with
+    # the bytes the full path gave the same kind of request (portal/middleware.py says how).
     "portal.middleware.PublishedRenderingMiddleware",
     "core.middleware.TrustedProxyMiddleware",
     "core.middleware.RequestIdMiddleware",

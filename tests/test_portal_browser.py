@@ -126,6 +126,11 @@ def test_subscribing_by_email_needs_the_link_in_the_email(browser, live_server, 
     page.get_by_role("radio", name="SMS").check()
     assert page.locator("#id_email").is_hidden()
     assert page.locator("#id_phone").is_visible()
+    page.fill("#id_phone", "555")
+    page.get_by_role("button", name="Subscribe").click()
+    page.wait_for_load_state()
+    assert "+1 202 555 0123" in page.locator(".field .form-error").inner_text()  # an example the form accepts
+    page.screenshot(path=SCREENSHOTS / f"subscribe-{device}-wrong-number.png", full_page=True)
     page.get_by_role("radio", name="Email").check()
     page.fill("#id_email", f"ops-{device}@example.com")
     page.get_by_label("Parcel tracking").check()
