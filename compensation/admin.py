@@ -6,7 +6,12 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from compensation.models import CompensationRequest, CompensationRule, Coupon, RequestStatus
-from compensation.requests import compensation_decide
+from compensation.requests import (
+    APPROVE_PERMISSION,
+    COMPENSATE_PERMISSION,
+    compensation_decide,
+    compensation_request_resume,
+)
 from compensation.services import coupon_revoke
 from core.errors import DomainError
 from incidents.models import AffectedReason
@@ -58,11 +63,12 @@ class CompensationRequestAdmin(admin.ModelAdmin):
         "decided_by",
         "decided_at",
         "issued",
+        "error",
     ]
     list_filter = ["status", "kind"]
     list_select_related = ["incident", "complaint", "requested_by", "decided_by"]
     readonly_fields = [field.name for field in CompensationRequest._meta.fields]
-    actions = ["approve", "reject"]
+    actions = ["approve", "reject", "resume"]
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False  # asked for from the incident or the complaint page
@@ -78,13 +84,27 @@ class CompensationRequestAdmin(admin.ModelAdmin):
             done += 1
         messages.success(request, _("%(count)d requests decided.") % {"count": done})
 
-    @admin.action(description=_("Approve and issue"))
+    def has_approve_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return request.user.has_perm(APPROVE_PERMISSION)
+
+    def has_resume_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return request.user.has_perm(COMPENSATE_PERMISSION)
+
+    @admin.action(description=_("Approve and issue"), permissions=["approve"])
     def approve(self, request, queryset):  # type: ignore[no-untyped-def]
         self._decide(request, queryset, approve=True)
 
-    @admin.action(description=_("Reject"))
+    @admin.action(description=_("Reject"), permissions=["approve"])
     def reject(self, request, queryset):  # type: ignore[no-untyped-def]
         self._decide(request, queryset, approve=False)
+
+    @admin.action(description=_("Resume issuing (failed or stopped)"), permissions=["resume"])
+    def resume(self, request, queryset):  # type: ignore[no-untyped-def]
+        resumed = sum(
+            compensation_request_resume(request_id=request_id, actor=request.user)
+            for request_id in queryset.values_list("pk", flat=True)
+        )
+        messages.success(request, _("%(count)d requests queued to issue again.") % {"count": resumed})
 
 
 class CompensationRuleForm(forms.ModelForm):

@@ -34,13 +34,19 @@ class CouponRedeemApi(APIView):
 
     @extend_schema(
         request=RedeemSerializer,
-        responses={200: RedeemAnswerSerializer, 404: RedeemAnswerSerializer, 409: RedeemAnswerSerializer},
+        responses={
+            200: RedeemAnswerSerializer,
+            404: RedeemAnswerSerializer,
+            409: RedeemAnswerSerializer,
+            422: RedeemAnswerSerializer,
+        },
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
                 str,
                 OpenApiParameter.HEADER,
-                description="A retried request with the same key gets the first answer.",
+                description="A retried request with the same key gets the first answer. Keys are per client; "
+                "the same key with a different body is a 422.",
             )
         ],
     )
@@ -53,5 +59,6 @@ class CouponRedeemApi(APIView):
             customer_external_id=data["customer"],
             order_amount=data["order_amount"],
             idempotency_key=request.headers.get("Idempotency-Key", "")[:100],
+            client=request.user,
         )
         return Response(answer.body, status=answer.status_code)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -94,9 +94,18 @@ class Coupon(models.Model):
 
 
 class Redemption(models.Model):
-    """The first answer to a redeem request, kept under its idempotency key."""
+    """The first answer to a redeem request, kept under the client's idempotency key.
 
-    idempotency_key = models.CharField(max_length=100, unique=True)
+    A key belongs to the client that sent it (two shops may pick the same key) and
+    to the request it came with: ``request_hash`` is the SHA-256 of the body, so the
+    same key with another body is refused instead of answered with the first.
+    """
+
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+", verbose_name=_("client")
+    )
+    idempotency_key = models.CharField(max_length=100)
+    request_hash = models.CharField(max_length=64, blank=True)
     code = models.CharField(max_length=19)
     status_code = models.PositiveSmallIntegerField()
     response = models.JSONField()
@@ -105,9 +114,28 @@ class Redemption(models.Model):
     class Meta:
         verbose_name = _("redeem request")
         verbose_name_plural = _("redeem requests")
+        # Keys sent without a client (internal calls) share one space. Two partial indexes
+        # rather than NULLS NOT DISTINCT, which SQLite (the quick start) does not have:
+        # Django would leave the constraint out there altogether.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "idempotency_key"],
+                condition=models.Q(client__isnull=False),
+                name="redemption_key_per_client",
+            ),
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=models.Q(client__isnull=True),
+                name="redemption_key_without_client",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.idempotency_key
+
+
+# A coupon is valid at least a day and at most ten years.
+VALID_DAYS_VALIDATORS = [MinValueValidator(1), MaxValueValidator(3650)]
 
 
 class CompensationRule(models.Model):
@@ -130,12 +158,16 @@ class CompensationRule(models.Model):
         _("value (CNY)"), max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
     )
     minimum_spend = models.DecimalField(_("minimum spend (CNY)"), max_digits=10, decimal_places=2, default=Decimal("0"))
-    valid_days = models.PositiveSmallIntegerField(_("valid for (days)"), default=30)
+    valid_days = models.PositiveSmallIntegerField(_("valid for (days)"), default=30, validators=VALID_DAYS_VALIDATORS)
 
     class Meta:
         verbose_name = _("compensation rule")
         verbose_name_plural = _("compensation rules")
         ordering = ["incident", "-value"]
+        constraints = [
+            # A coupon valid for 0 days breaks the coupon's own window check halfway through an issue.
+            models.CheckConstraint(condition=models.Q(valid_days__gte=1), name="rule_valid_at_least_a_day")
+        ]
 
     def __str__(self) -> str:
         return f"¥{self.value}"
@@ -147,6 +179,18 @@ class RequestStatus(models.TextChoices):
     ISSUING = "issuing", _("Issuing")
     REJECTED = "rejected", _("Rejected")
     ISSUED = "issued", _("Issued")
+    FAILED = "failed", _("Failed: resume it")
+
+
+# Requests whose orders are spoken for: a new request plans only orders outside them.
+LIVE_REQUEST_STATUSES = [
+    RequestStatus.PENDING_APPROVAL,
+    RequestStatus.APPROVED,
+    RequestStatus.ISSUING,
+    RequestStatus.FAILED,
+]
+# Requests that count towards an incident's approved total.
+APPROVED_REQUEST_STATUSES = [RequestStatus.APPROVED, RequestStatus.ISSUING, RequestStatus.ISSUED, RequestStatus.FAILED]
 
 
 class RequestKind(models.TextChoices):
@@ -195,12 +239,40 @@ class CompensationRequest(models.Model):
     )
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     issued = models.PositiveIntegerField(_("coupons issued"), default=0)
+    error = models.TextField(_("why issuing stopped"), blank=True)
 
     class Meta:
         verbose_name = _("compensation request")
         verbose_name_plural = _("compensation requests")
         ordering = ["-requested_at"]
-        permissions = [("approve_compensation", _("Can approve compensation above the limits"))]
+        permissions = [
+            ("approve_compensation", _("Can approve compensation above the limits")),
+            ("request_incident_compensation", _("Can ask for an incident's rule coupons to be issued")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ¥{self.cost}"
+
+
+class PlannedCoupon(models.Model):
+    """One coupon an incident request asks for, fixed when it is asked: the supervisor
+    approves these orders at these values, and issuing pays exactly them, whatever the
+    rules or the affected orders say by the time a worker runs."""
+
+    request = models.ForeignKey(CompensationRequest, on_delete=models.CASCADE, related_name="planned_coupons")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    value = models.DecimalField(max_digits=8, decimal_places=2)
+    minimum_spend = models.DecimalField(max_digits=10, decimal_places=2)
+    valid_days = models.PositiveSmallIntegerField()
+
+    class Meta:
+        verbose_name = _("planned coupon")
+        verbose_name_plural = _("planned coupons")
+        constraints = [
+            models.UniqueConstraint(fields=["request", "order"], name="planned_once_per_request"),
+            models.CheckConstraint(condition=models.Q(valid_days__gte=1), name="planned_valid_at_least_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} / {self.order_id}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,18 +12,29 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compensation.models import CompensationRequest, Coupon, CouponSource, RequestKind, RequestStatus
-from compensation.rules import compensation_issue, compensation_preview
+from compensation.models import (
+    APPROVED_REQUEST_STATUSES,
+    CompensationRequest,
+    Coupon,
+    CouponSource,
+    RequestKind,
+    RequestStatus,
+)
+from compensation.rules import compensation_issue, compensation_plan
+from compensation.services import coupons_tell_customers
 from core.errors import ConflictError, DomainError
 
 logger = logging.getLogger(__name__)
 APPROVE_PERMISSION = "compensation.approve_compensation"
-# Coupons told to their customers per batch of notification rows.
-NOTIFY_BATCH = 2000
+# Ask for an incident's rule coupons: the people who command incidents, not agents
+# (who hold add_compensationrequest for goodwill coupons only).
+COMPENSATE_PERMISSION = "compensation.request_incident_compensation"
+# The largest goodwill coupon anyone may ask for, supervisors included.
+GOODWILL_MAX_VALUE = Decimal("5000")
 
 
 class CompensationError(DomainError):
@@ -34,37 +46,96 @@ def _require(actor: AbstractBaseUser, permission: str, refusal: str) -> None:
         raise PermissionDenied(refusal)
 
 
+def _incident_approved_total(incident: Any) -> Decimal:
+    approved = CompensationRequest.objects.filter(
+        incident=incident, kind=RequestKind.INCIDENT_RULES, status__in=APPROVED_REQUEST_STATUSES
+    ).aggregate(total=Sum("cost"))["total"]
+    return approved or Decimal("0")
+
+
 def compensation_request_incident(*, incident: Any, actor: AbstractBaseUser) -> CompensationRequest:
-    """Ask to issue the incident's rule coupons. Within COMPENSATION_APPROVAL_TOTAL,
-    or asked by a supervisor, it is approved at once and a worker issues it."""
-    _require(actor, "compensation.add_compensationrequest", _("You may not ask for compensation."))
-    _lines, orders, cost = compensation_preview(incident=incident)
-    if not orders:
-        raise CompensationError(
-            _("No affected order earns a coupon under this incident's rules, or all have theirs already.")
-        )
+    """Ask to issue the incident's rule coupons for the orders not paid or asked for yet.
+
+    The orders and values are fixed now (the plan) and issuing pays exactly them.
+    Approved at once when the incident's approved total, this request included, stays
+    within COMPENSATION_APPROVAL_TOTAL, or when a supervisor asks; otherwise a
+    supervisor decides. The incident row is locked, so two requests never plan the
+    same order and linking in slices cannot walk past the limit.
+    """
+    from incidents.models import Incident
+
+    _require(actor, COMPENSATE_PERMISSION, _("You may not ask for an incident's compensation."))
     with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
         request = CompensationRequest.objects.create(
-            kind=RequestKind.INCIDENT_RULES, incident=incident, orders=orders, cost=cost, requested_by=actor
+            kind=RequestKind.INCIDENT_RULES, incident=incident, orders=0, cost=Decimal("0"), requested_by=actor
         )
-        if cost <= settings.COMPENSATION_APPROVAL_TOTAL or actor.has_perm(APPROVE_PERMISSION):
+        orders, cost = compensation_plan(request=request)
+        if not orders:
+            raise CompensationError(
+                _("No affected order earns a coupon under this incident's rules, or all have theirs already.")
+            )
+        request.orders, request.cost = orders, cost
+        request.save(update_fields=["orders", "cost"])
+        if _incident_approved_total(incident) + cost <= settings.COMPENSATION_APPROVAL_TOTAL or actor.has_perm(
+            APPROVE_PERMISSION
+        ):
             _approve(request, actor)
     return request
+
+
+@dataclass(frozen=True)
+class GoodwillTotals:
+    """Goodwill already given or asked for (not rejected): on this complaint, and to
+    this customer over the last GOODWILL_PERIOD_DAYS."""
+
+    complaint: Decimal
+    customer: Decimal
+
+
+def goodwill_totals(*, complaint: Any, now: Any = None) -> GoodwillTotals:
+    now = now or timezone.now()
+    given = CompensationRequest.objects.filter(kind=RequestKind.GOODWILL).exclude(status=RequestStatus.REJECTED)
+    totals = given.filter(complaint__customer_id=complaint.customer_id).aggregate(
+        complaint=Sum("cost", filter=Q(complaint_id=complaint.pk)),
+        customer=Sum("cost", filter=Q(requested_at__gte=now - timedelta(days=settings.GOODWILL_PERIOD_DAYS))),
+    )
+    return GoodwillTotals(complaint=totals["complaint"] or Decimal("0"), customer=totals["customer"] or Decimal("0"))
 
 
 def compensation_goodwill(
     *, complaint: Any, actor: AbstractBaseUser, value: Decimal, note: str = ""
 ) -> CompensationRequest:
-    """A goodwill coupon from a complaint: issued at once within the agent's limit,
-    otherwise it waits for a supervisor."""
+    """A goodwill coupon from an open complaint.
+
+    Issued at once within the agent's limit per coupon and the caps per complaint
+    (GOODWILL_COMPLAINT_LIMIT) and per customer per period (GOODWILL_CUSTOMER_LIMIT
+    over GOODWILL_PERIOD_DAYS); above any of them a supervisor decides (a supervisor's
+    own request is that decision). The customer's row is locked, so two agents at
+    once cannot both stay under a cap together.
+    """
+    from complaints.models import ComplaintStatus
+    from customers.models import Customer
+
     _require(actor, "compensation.add_compensationrequest", _("You may not give goodwill coupons."))
-    if value <= 0:
+    if not value.is_finite() or value <= 0:
         raise CompensationError(_("A coupon is worth something."))
+    if value > GOODWILL_MAX_VALUE:
+        raise CompensationError(_("A goodwill coupon is worth at most ¥%(limit)s.") % {"limit": GOODWILL_MAX_VALUE})
+    if complaint.status == ComplaintStatus.CLOSED:
+        raise CompensationError(_("The complaint is closed; goodwill goes with an open complaint."))
     with transaction.atomic():
+        Customer.objects.select_for_update().get(pk=complaint.customer_id)
+        totals = goodwill_totals(complaint=complaint)
+        within_caps = (
+            value <= settings.COMPENSATION_AGENT_LIMIT
+            and totals.complaint + value <= settings.GOODWILL_COMPLAINT_LIMIT
+            and totals.customer + value <= settings.GOODWILL_CUSTOMER_LIMIT
+        )
         request = CompensationRequest.objects.create(
             kind=RequestKind.GOODWILL, complaint=complaint, orders=1, cost=value, note=note[:200], requested_by=actor
         )
-        if value <= settings.COMPENSATION_AGENT_LIMIT or actor.has_perm(APPROVE_PERMISSION):
+        if within_caps or actor.has_perm(APPROVE_PERMISSION):
             _approve(request, actor)
     request.refresh_from_db()
     return request
@@ -89,29 +160,46 @@ def compensation_decide(*, request_id: int, actor: AbstractBaseUser, approve: bo
 
 
 def _approve(request: CompensationRequest, actor: AbstractBaseUser) -> None:
-    from compensation.tasks import issue_compensation
-
     request.status, request.decided_by, request.decided_at = RequestStatus.APPROVED, actor, timezone.now()
     request.save(update_fields=["status", "decided_by", "decided_at"])
     if request.kind == RequestKind.GOODWILL:
         compensation_request_issue(request_id=request.pk)
     else:
-        transaction.on_commit(lambda: issue_compensation.delay(request.pk))
+        _queue_issue(request.pk)
+
+
+def _queue_issue(request_id: int) -> None:
+    from compensation.tasks import issue_compensation
+
+    transaction.on_commit(lambda: issue_compensation.delay(request_id))
+
+
+def compensation_request_resume(*, request_id: int, actor: AbstractBaseUser) -> bool:
+    """Issue again a request that failed or whose worker died while issuing; returns
+    whether it was queued. Only what is still missing is issued."""
+    _require(actor, COMPENSATE_PERMISSION, _("You may not issue an incident's compensation."))
+    with transaction.atomic():
+        resumed = CompensationRequest.objects.filter(
+            pk=request_id, kind=RequestKind.INCIDENT_RULES, status__in=[RequestStatus.FAILED, RequestStatus.ISSUING]
+        ).update(status=RequestStatus.APPROVED, error="")
+        if resumed:
+            _queue_issue(request_id)
+    return bool(resumed)
 
 
 def compensation_request_issue(*, request_id: int) -> int:
     """Issue an approved request's coupons and tell the customers; returns how many.
 
-    Idempotent: only the caller that moves the request from approved to issuing
-    issues, and incident coupons are once per order anyway. A large incident issue
-    commits batch by batch and keeps ``issued`` current, which the incident page
-    shows as progress; a run cut off midway is finished by running the job again
-    (the request stays "issuing" and the next run adds only what is missing).
+    Idempotent: only a request approved (or issuing, after a worker died) is issued,
+    and incident coupons are once per order anyway. An incident issue pays exactly its
+    plan, commits batch by batch with each batch's messages, and keeps ``issued``
+    current, which the incident page shows as progress. If it fails the request says
+    so ("failed", with the error), shown in the admin, where it can be resumed.
     """
     with transaction.atomic():
         request = (
             CompensationRequest.objects.select_for_update(of=("self",))
-            .select_related("complaint__customer", "complaint__order", "incident")
+            .select_related("complaint__customer", "complaint__order", "incident", "decided_by")
             .get(pk=request_id)
         )
         if request.status not in (RequestStatus.APPROVED, RequestStatus.ISSUING):
@@ -120,7 +208,7 @@ def compensation_request_issue(*, request_id: int) -> int:
             coupon = _goodwill_coupon(request)
             request.status, request.issued = RequestStatus.ISSUED, 1
             request.save(update_fields=["status", "issued"])
-            _tell_customers([coupon])
+            coupons_tell_customers(coupons=[coupon])
             return 1
         request.status = RequestStatus.ISSUING
         request.save(update_fields=["status"])
@@ -128,14 +216,15 @@ def compensation_request_issue(*, request_id: int) -> int:
     def progress(added: int) -> None:
         CompensationRequest.objects.filter(pk=request.pk).update(issued=F("issued") + added)
 
-    issued = compensation_issue(incident=request.incident, actor=request.decided_by, on_batch=progress)
-    rule_coupons = Coupon.objects.filter(incident=request.incident, source=CouponSource.INCIDENT_RULE).select_related(
-        "customer"
-    )
-    with transaction.atomic():
-        # Coupons already told are skipped by the outbox's unique key.
-        _tell_customers(list(rule_coupons.order_by("pk")))
-        CompensationRequest.objects.filter(pk=request.pk).update(status=RequestStatus.ISSUED)
+    try:
+        issued = compensation_issue(request=request, on_batch=progress)
+    except Exception as error:
+        CompensationRequest.objects.filter(pk=request.pk).update(
+            status=RequestStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000]
+        )
+        logger.exception("compensation issue failed", extra={"request": request.pk})
+        raise
+    CompensationRequest.objects.filter(pk=request.pk).update(status=RequestStatus.ISSUED)
     logger.info("compensation issued", extra={"request": request.pk, "coupons": issued})
     return issued
 
@@ -153,30 +242,3 @@ def _goodwill_coupon(request: CompensationRequest) -> Coupon:
         complaint=request.complaint,
         order=request.complaint.order,
     )
-
-
-def _tell_customers(coupons: list[Coupon]) -> None:
-    from notifications.services import notifications_dispatch, notifications_for_customers
-
-    for start in range(0, len(coupons), NOTIFY_BATCH):
-        notifications_for_customers(
-            event_type="compensation_issued",
-            messages=[
-                (
-                    coupon.customer,
-                    f"coupon:{coupon.pk}",
-                    {
-                        "coupon_code": coupon.code,
-                        "coupon_value": f"{coupon.value:g}",
-                        "coupon_valid_until": f"{timezone.localtime(coupon.valid_until):%Y-%m-%d}",
-                    },
-                )
-                for coupon in coupons[start : start + NOTIFY_BATCH]
-            ],
-        )
-    from notifications.models import Notification
-
-    if coupons:
-        transaction.on_commit(
-            lambda: notifications_dispatch(pending=Notification.objects.filter(event_type="compensation_issued"))
-        )

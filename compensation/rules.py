@@ -10,12 +10,32 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, DurationField, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db import transaction
+from django.db.models import (
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.utils import timezone
 
 from compensation.codes import new_code
-from compensation.models import CompensationRule, Coupon, CouponSource
+from compensation.models import (
+    LIVE_REQUEST_STATUSES,
+    CompensationRequest,
+    CompensationRule,
+    Coupon,
+    CouponSource,
+    PlannedCoupon,
+)
+from compensation.services import coupons_tell_customers
+from core.bulk import insert_from_select
 
 logger = logging.getLogger(__name__)
 # Coupons written per INSERT: ~5,000 rows of a dozen columns, a few MB of parameters.
@@ -43,6 +63,15 @@ def eligible_orders(*, incident: Any) -> QuerySet:
     )
 
 
+def _still_to_pay(incident: Any) -> QuerySet:
+    """Eligible orders without their coupon and outside every live request's plan."""
+    already = Coupon.objects.filter(incident=incident, source=CouponSource.INCIDENT_RULE).values("order_id")
+    planned = PlannedCoupon.objects.filter(
+        request__incident=incident, request__status__in=LIVE_REQUEST_STATUSES
+    ).values("order_id")
+    return eligible_orders(incident=incident).exclude(order_id__in=already).exclude(order_id__in=planned)
+
+
 @dataclass(frozen=True)
 class RulePreview:
     rule: CompensationRule
@@ -51,16 +80,9 @@ class RulePreview:
 
 
 def compensation_preview(*, incident: Any) -> tuple[list[RulePreview], int, Decimal]:
-    """How many orders each rule would pay and the cost, before anything is issued;
-    orders that already have their coupon are not counted again."""
-    already = Coupon.objects.filter(incident=incident, source=CouponSource.INCIDENT_RULE).values("order_id")
-    rows = (
-        eligible_orders(incident=incident)
-        .exclude(order_id__in=already)
-        .values("rule_id")
-        .annotate(orders=Count("id"), cost=Sum("rule_value"))
-        .order_by()
-    )
+    """How many orders each rule would pay and the cost, before anything is asked for;
+    orders that have their coupon, or are in a request not yet done, are not counted again."""
+    rows = _still_to_pay(incident).values("rule_id").annotate(orders=Count("id"), cost=Sum("rule_value")).order_by()
     rules = {rule.pk: rule for rule in CompensationRule.objects.filter(incident=incident)}
     lines = sorted(
         (RulePreview(rules[row["rule_id"]], row["orders"], row["cost"]) for row in rows),
@@ -69,29 +91,54 @@ def compensation_preview(*, incident: Any) -> tuple[list[RulePreview], int, Deci
     return lines, sum(line.orders for line in lines), sum((line.cost for line in lines), Decimal("0"))
 
 
-def compensation_issue(
-    *, incident: Any, actor: AbstractBaseUser | None, on_batch: Callable[[int], None] | None = None
-) -> int:
-    """Issue every coupon the rules award that is not issued yet; returns how many.
+def compensation_plan(*, request: CompensationRequest) -> tuple[int, Decimal]:
+    """Fix what an incident request pays: one ``INSERT … SELECT`` of every order still
+    to pay with its best rule's value, minimum spend and validity. Returns (orders, cost).
 
-    At most one per (incident, order) — a partial unique index, and inserts that
-    skip conflicts — so a re-run, or two runs at once, issue only what is missing.
-    Batched: rows stream from one query and go in by ISSUE_BATCH. The count is the
-    table before and after, so a concurrent run's coupons may be counted here too.
+    Call it holding the incident's lock, so two requests never plan the same order.
     """
-    now = timezone.now()
-    rules = {rule.pk: rule for rule in CompensationRule.objects.filter(incident=incident)}
-    already = Coupon.objects.filter(incident=incident, source=CouponSource.INCIDENT_RULE).values("order_id")
     rows = (
-        eligible_orders(incident=incident)
-        .exclude(order_id__in=already)
-        .values_list("order_id", "order__customer_id", "rule_id")
+        _still_to_pay(request.incident)
+        .annotate(
+            plan_request=Value(request.pk, output_field=IntegerField()),
+            rule_minimum_spend=_best_rule("minimum_spend"),
+            rule_valid_days=_best_rule("valid_days"),
+        )
+        .values_list(
+            "plan_request", "order_id", "order__customer_id", "rule_value", "rule_minimum_spend", "rule_valid_days"
+        )
+    )
+    insert_from_select(
+        PlannedCoupon,
+        ["request", "order", "customer", "value", "minimum_spend", "valid_days"],
+        rows,
+        conflict_fields=["request", "order"],
+    )
+    totals = PlannedCoupon.objects.filter(request=request).aggregate(orders=Count("id"), cost=Sum("value"))
+    return totals["orders"], totals["cost"] or Decimal("0")
+
+
+def compensation_issue(*, request: CompensationRequest, on_batch: Callable[[int], None] | None = None) -> int:
+    """Issue the request's planned coupons not issued yet, telling each customer; returns how many.
+
+    Each batch is one transaction holding its coupons and their messages, so a coupon
+    is never committed untold, and a run cut off midway (or failed) resumes after the
+    last committed batch. At most one coupon per (incident, order) — a partial unique
+    index, and inserts that skip conflicts — so a re-run, or two runs at once, issue
+    only what is missing.
+    """
+    incident = request.incident
+    mine = Coupon.objects.filter(incident=incident, source=CouponSource.INCIDENT_RULE)
+    rows = (
+        PlannedCoupon.objects.filter(request=request)
+        .exclude(order_id__in=mine.values("order_id"))
+        .values_list("order_id", "customer_id", "value", "minimum_spend", "valid_days")
         .order_by("id")
         .iterator(chunk_size=ISSUE_BATCH)
     )
-    mine = Coupon.objects.filter(incident=incident, source=CouponSource.INCIDENT_RULE)
-    before = mine.count()
+    issued = 0
     while batch := list(islice(rows, ISSUE_BATCH)):
+        now = timezone.now()
         coupons = [
             Coupon(
                 code=new_code(),
@@ -99,19 +146,25 @@ def compensation_issue(
                 order_id=order_id,
                 incident=incident,
                 source=CouponSource.INCIDENT_RULE,
-                value=rules[rule_id].value,
-                minimum_spend=rules[rule_id].minimum_spend,
+                value=value,
+                minimum_spend=minimum_spend,
                 valid_from=now,
-                valid_until=now + timedelta(days=rules[rule_id].valid_days),
+                valid_until=now + timedelta(days=valid_days),
                 reason=f"{incident.reference}",
-                issued_by=actor,
+                issued_by=request.decided_by,
             )
-            for order_id, customer_id, rule_id in batch
+            for order_id, customer_id, value, minimum_spend, valid_days in batch
         ]
-        batch_before = mine.count() if on_batch else 0
-        Coupon.objects.bulk_create(coupons, ignore_conflicts=True)
-        if on_batch:
-            on_batch(mine.count() - batch_before)
-    issued = mine.count() - before
-    logger.info("compensation issued", extra={"incident": incident.pk, "coupons": issued})
+        with transaction.atomic():
+            before = mine.count()
+            Coupon.objects.bulk_create(coupons, ignore_conflicts=True)
+            added = mine.count() - before
+            # Told in the same transaction; a coupon told before is skipped by the outbox's unique key.
+            coupons_tell_customers(
+                coupons=list(mine.filter(order_id__in=[row[0] for row in batch]).select_related("customer"))
+            )
+            if on_batch:
+                on_batch(added)
+        issued += added
+    logger.info("compensation issued", extra={"incident": incident.pk, "request": request.pk, "coupons": issued})
     return issued

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +18,8 @@ from django.utils.translation import gettext as _
 from compensation.codes import normalize_code
 from compensation.models import Coupon, CouponStatus, Redemption
 from customers.models import Customer
+from notifications.models import EventType
+from notifications.outbox import CustomerMessage, EventKey, customers_message, queue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +62,31 @@ def _refusal(coupon: Coupon | None, *, customer_external_id: str, order_amount: 
     )
 
 
+def _request_hash(code: str, customer_external_id: str, order_amount: Decimal) -> str:
+    body = json.dumps([code, customer_external_id, str(order_amount.normalize())], ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _replay(stored: Redemption, request_hash: str) -> RedeemAnswer:
+    if stored.request_hash != request_hash:
+        return RedeemAnswer(
+            422,
+            {
+                "redeemed": False,
+                "error": "idempotency_key_reused",
+                "detail": _("This Idempotency-Key was used with another request; use a new key for a new request."),
+            },
+        )
+    return RedeemAnswer(stored.status_code, stored.response)
+
+
 def coupon_redeem(
     *,
     code: str,
     customer_external_id: str,
     order_amount: Decimal,
     idempotency_key: str = "",
+    client: AbstractBaseUser | None = None,
     now: datetime | None = None,
 ) -> RedeemAnswer:
     """Redeem a coupon for a customer's order, at most once.
@@ -70,14 +94,17 @@ def coupon_redeem(
     One conditional ``UPDATE … WHERE status = 'issued' AND …`` decides: of any
     number of concurrent attempts exactly one changes the row. With an
     idempotency key, a retried request gets the first answer again, even when
-    the retry races the original.
+    the retry races the original. The key is the client's own, and bound to the
+    request: the same key with another code, customer or amount is a 422.
     """
     code = normalize_code(code)
     now = now or timezone.now()
+    request_hash = _request_hash(code, customer_external_id, order_amount)
+    client_id = client.pk if client is not None else None
     if idempotency_key:
-        stored = Redemption.objects.filter(idempotency_key=idempotency_key).first()
+        stored = Redemption.objects.filter(client_id=client_id, idempotency_key=idempotency_key).first()
         if stored is not None:
-            return RedeemAnswer(stored.status_code, stored.response)
+            return _replay(stored, request_hash)
     # The customer's id first: the UPDATE below must touch one table only, so that
     # PostgreSQL re-checks every condition on the row a concurrent winner just
     # changed (a join makes it "id IN (sub-select)", checked on a stale snapshot).
@@ -102,12 +129,16 @@ def coupon_redeem(
                 answer = _refusal(coupon, customer_external_id=customer_external_id, order_amount=order_amount, now=now)
             if idempotency_key:
                 Redemption.objects.create(
-                    idempotency_key=idempotency_key, code=code, status_code=answer.status_code, response=answer.body
+                    client_id=client_id,
+                    idempotency_key=idempotency_key,
+                    request_hash=request_hash,
+                    code=code,
+                    status_code=answer.status_code,
+                    response=answer.body,
                 )
     except IntegrityError:
         # The same key is being answered by a concurrent request: give its answer.
-        stored = Redemption.objects.get(idempotency_key=idempotency_key)
-        return RedeemAnswer(stored.status_code, stored.response)
+        return _replay(Redemption.objects.get(client_id=client_id, idempotency_key=idempotency_key), request_hash)
     return answer
 
 
@@ -124,3 +155,31 @@ def coupons_expire(*, now: datetime | None = None) -> int:
     return Coupon.objects.filter(status=CouponStatus.ISSUED, valid_until__lte=now or timezone.now()).update(
         status=CouponStatus.EXPIRED
     )
+
+
+# Coupons told to their customers per batch of notification rows.
+NOTIFY_BATCH = 2000
+
+
+def coupons_tell_customers(*, coupons: list[Coupon]) -> None:
+    """Write each coupon's SMS and email in the caller's transaction and queue them
+    after it commits. A coupon told before is skipped (the outbox's unique key)."""
+    since = timezone.now()
+    for start in range(0, len(coupons), NOTIFY_BATCH):
+        customers_message(
+            event_type=EventType.COMPENSATION_ISSUED,
+            messages=[
+                CustomerMessage(
+                    customer=coupon.customer,
+                    event_key=EventKey.coupon_issued(coupon.pk),
+                    context={
+                        "coupon_code": coupon.code,
+                        "coupon_value": f"{coupon.value:g}",
+                        "coupon_valid_until": f"{timezone.localtime(coupon.valid_until):%Y-%m-%d}",
+                    },
+                )
+                for coupon in coupons[start : start + NOTIFY_BATCH]
+            ],
+        )
+    if coupons:
+        queue_on_commit(event_type=EventType.COMPENSATION_ISSUED, since=since)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet
@@ -15,7 +16,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from complaints.forms import ReplyForm
+from compensation.requests import compensation_goodwill, goodwill_totals
+from complaints.forms import GoodwillForm, ReplyForm
 from complaints.models import CannedResponse, Complaint, ComplaintMessage, ComplaintStatus
 from complaints.services import complaint_assign, complaint_close, complaint_reply, complaint_resolve
 from core.errors import DomainError
@@ -196,6 +198,16 @@ class ComplaintAdmin(admin.ModelAdmin):
         if complaint is not None:
             context.update(
                 reply_form=ReplyForm(),
+                goodwill_form=GoodwillForm(auto_id="goodwill-%s"),
+                coupons=complaint.coupons.order_by("-created_at"),
+                goodwill_requests=complaint.compensation_requests.filter(status="pending_approval"),
+                goodwill_totals=goodwill_totals(complaint=complaint),
+                goodwill_period_days=settings.GOODWILL_PERIOD_DAYS,
+                goodwill_limits={
+                    "coupon": settings.COMPENSATION_AGENT_LIMIT,
+                    "complaint": settings.GOODWILL_COMPLAINT_LIMIT,
+                    "customer": settings.GOODWILL_CUSTOMER_LIMIT,
+                },
                 canned_responses=CannedResponse.objects.all(),
                 tracking_events=complaint.order.tracking_events.order_by("-occurred_at")[:10]
                 if complaint.order_id
@@ -242,20 +254,20 @@ class ComplaintAdmin(admin.ModelAdmin):
         return self._move(request, complaint_id, complaint_resolve, _("Resolved."))
 
     def goodwill_view(self, request: HttpRequest, complaint_id: int) -> HttpResponse:
-        from decimal import Decimal, InvalidOperation
-
-        from compensation.requests import compensation_goodwill
-
-        if request.method == "POST":
-            try:
-                value = Decimal(request.POST.get("value", "")).quantize(Decimal("0.01"))
-            except InvalidOperation:
-                messages.error(request, _("Enter the coupon's value in yuan."))
-                return self._back(complaint_id)
-            complaint = get_object_or_404(Complaint, pk=complaint_id)
+        if not request.user.has_perms(["complaints.change_complaint", "compensation.add_compensationrequest"]):
+            raise PermissionDenied
+        complaint = get_object_or_404(Complaint, pk=complaint_id)
+        form = GoodwillForm(request.POST or None)
+        if request.method == "POST" and not form.is_valid():
+            for errors in form.errors.values():
+                messages.error(request, " ".join(errors))
+        elif request.method == "POST":
             try:
                 compensation = compensation_goodwill(
-                    complaint=complaint, actor=request.user, value=value, note=request.POST.get("note", "")
+                    complaint=complaint,
+                    actor=request.user,
+                    value=form.cleaned_data["value"],
+                    note=form.cleaned_data["note"],
                 )
             except (DomainError, PermissionDenied) as error:
                 messages.error(request, str(error) or _("You may not do that."))
@@ -263,7 +275,7 @@ class ComplaintAdmin(admin.ModelAdmin):
                 if compensation.status == "issued":
                     messages.success(request, _("Coupon issued; the customer is told by SMS and email."))
                 else:
-                    messages.info(request, _("Above your limit: a supervisor will decide."))
+                    messages.info(request, _("Above your limit or the caps: a supervisor will decide."))
         return self._back(complaint_id)
 
     def close_view(self, request: HttpRequest, complaint_id: int) -> HttpResponse:

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from compensation.requests import GOODWILL_MAX_VALUE
 from complaints.models import Reason
 from portal.forms import LookupForm
 
@@ -12,6 +15,14 @@ class ReplyForm(forms.Form):
     internal = forms.BooleanField(
         label=_("Internal note (not sent to the customer, does not stop the clock)"), required=False
     )
+
+
+class GoodwillForm(forms.Form):
+    # Decimal, not float: "NaN", "Infinity" and 1e9 are form errors, never a crash.
+    value = forms.DecimalField(
+        label=_("Value (CNY)"), min_value=Decimal("1"), max_value=GOODWILL_MAX_VALUE, max_digits=8, decimal_places=2
+    )
+    note = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
 
 class PortalComplaintForm(LookupForm):

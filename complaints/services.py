@@ -23,6 +23,7 @@ from complaints.models import Complaint, ComplaintMessage, ComplaintStatus, Mess
 from core.errors import ConflictError, DomainError
 from core.roles import CUSTOMER_SERVICE_AGENT, SUPERVISOR
 from customers.models import Customer
+from notifications.outbox import EventKey, customer_message, staff_alert
 from orders.models import Order
 
 logger = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def complaint_file(
                 _open_clock(complaint, now)
                 complaint.save(update_fields=["reply_due_at"])
                 _tell_customer(
-                    complaint, event_type="complaint_received", event_key=f"complaint-received:{complaint.pk}"
+                    complaint, event_type="complaint_received", event_key=EventKey.complaint_received(complaint.pk)
                 )
             break
         except IntegrityError:
@@ -124,9 +125,7 @@ def complaint_private_url(complaint: Complaint) -> str:
 
 def _tell_customer(complaint: Complaint, *, event_type: str, event_key: str, reply_text: str = "") -> None:
     """By SMS and email, in the customer's language, through the outbox (after commit)."""
-    from notifications.services import notifications_for_customer
-
-    notifications_for_customer(
+    customer_message(
         customer=complaint.customer,
         event_type=event_type,
         event_key=event_key,
@@ -188,7 +187,7 @@ def complaint_reply(
             complaint.await_customer()
         complaint.save()
         _tell_customer(
-            complaint, event_type="complaint_reply", event_key=f"complaint-reply:{message.pk}", reply_text=body
+            complaint, event_type="complaint_reply", event_key=EventKey.complaint_reply(message.pk), reply_text=body
         )
     return message
 
@@ -205,7 +204,9 @@ def complaint_customer_message(*, complaint_id: int, body: str, now: datetime | 
         message = ComplaintMessage.objects.create(complaint=complaint, kind=MessageKind.CUSTOMER, body=body)
         if complaint.status in (ComplaintStatus.AWAITING_CUSTOMER, ComplaintStatus.RESOLVED):
             complaint.customer_wrote_back()
-        complaint.escalated = False
+        # A new owed reply starts unescalated; chasing a reply already overdue leaves it flagged.
+        if not complaint.deadlines.filter(answered_at__isnull=True).exists():
+            complaint.escalated = False
         _open_clock(complaint, now)
         complaint.save()
     return message
@@ -271,39 +272,39 @@ def _sweep_batch(now: datetime) -> dict[str, int]:
         )
         ReplyDeadline.objects.filter(pk__in=[deadline.pk for deadline in soon]).update(reminded_at=now)
         if due:
-            _tell(_staff_emails(SUPERVISOR), "投诉超过回复时限 / complaints not answered in time", due)
+            _tell(_staff(SUPERVISOR), "escalation", "投诉超过回复时限 / complaints not answered in time", due, now)
         by_assignee: dict[Any, list[ReplyDeadline]] = {}
         for deadline in soon:
             by_assignee.setdefault(deadline.complaint.assignee, []).append(deadline)
         for assignee, deadlines in by_assignee.items():
-            recipients = (
-                [assignee.email] if assignee is not None and assignee.email else _staff_emails(CUSTOMER_SERVICE_AGENT)
-            )
-            _tell(recipients, "投诉回复即将到期 / replies due soon", deadlines)
+            recipients = [assignee] if assignee is not None and assignee.email else _staff(CUSTOMER_SERVICE_AGENT)
+            _tell(recipients, "reminder", "投诉回复即将到期 / replies due soon", deadlines, now)
     if due or soon:
         logger.info("complaint deadlines swept", extra={"reminded": len(soon), "escalated": len(due)})
     return {"reminded": len(soon), "escalated": len(due)}
 
 
-def _staff_emails(group: str) -> list[str]:
-    users = get_user_model().objects.filter(groups__name=group, is_active=True).exclude(email="")
-    return sorted(set(users.values_list("email", flat=True)))
+def _staff(group: str) -> list[Any]:
+    return list(get_user_model().objects.filter(groups__name=group, is_active=True).exclude(email="").order_by("pk"))
 
 
-def _tell(recipients: list[str], subject: str, deadlines: list[ReplyDeadline]) -> None:
-    """One email per sweep and recipient list, listing the complaints: a digest, not a flood."""
-    from notifications.tasks import send_staff_email
+def _tell(recipients: list[Any], kind: str, subject: str, deadlines: list[ReplyDeadline], now: datetime) -> None:
+    """One email per sweep and recipient, listing the complaints: a digest, not a flood.
 
-    if not recipients:
-        logger.warning("complaint deadline alert has nobody to tell", extra={"complaints": len(deadlines)})
-        return
+    Written to the outbox in the sweep's transaction, so the stamps and the alert
+    commit together and the alert is retried like any message until it is sent.
+    """
     lines = [
         f"{deadline.complaint.reference} · {deadline.complaint.get_reason_display()} · due {timezone.localtime(deadline.due_at):%Y-%m-%d %H:%M} · "
         f"{settings.PUBLIC_BASE_URL}/admin/complaints/complaint/{deadline.complaint_id}/change/"
         for deadline in deadlines
     ]
-    body = "\n".join(lines) + "\n"
-    transaction.on_commit(lambda: send_staff_email.delay(f"{subject} ({len(deadlines)})", body, recipients))
+    staff_alert(
+        users=recipients,
+        event_key=EventKey.staff(f"complaint-{kind}", f"{now:%Y%m%d%H%M%S}-{deadlines[0].pk}"),
+        subject=f"{subject} ({len(deadlines)})",
+        body="\n".join(lines) + "\n",
+    )
 
 
 def complaint_close(*, complaint_id: int, actor: AbstractBaseUser) -> Complaint:

@@ -11,8 +11,9 @@ from compensation.selectors import coupons_for_customer_view
 from complaints.forms import CustomerMessageForm, PortalComplaintForm
 from complaints.models import Complaint, ComplaintChannel, MessageKind
 from complaints.services import ComplaintError, complaint_customer_message, complaint_file
-from core.ratelimit import proof_attempts_exceeded
+from core.ratelimit import proof_attempt_refused, proof_failure_record
 from portal.selectors import order_for_proof
+from portal.views import too_many_attempts
 
 # Guessing tracking numbers or phone digits is slow work at this pace.
 FILING_LIMIT_PER_IP = 10
@@ -25,17 +26,24 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
     form = PortalComplaintForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if proof_attempts_exceeded(
+        wait = proof_attempt_refused(
             request,
             scope="complaint",
             tracking_number=data["tracking_number"],
             per_ip=FILING_LIMIT_PER_IP,
             per_parcel=FILING_LIMIT_PER_TRACKING_NUMBER,
             window_seconds=FILING_WINDOW_SECONDS,
-        ):
-            return render(request, "complaints/new.html", {"form": form, "too_many": True}, status=429)
+        )
+        if wait:
+            return too_many_attempts(request, "complaints/new.html", {"form": form}, wait)
         order = order_for_proof(tracking_number=data["tracking_number"], phone_last4=data["phone_last4"])
         if order is None:
+            proof_failure_record(
+                request,
+                scope="complaint",
+                tracking_number=data["tracking_number"],
+                window_seconds=FILING_WINDOW_SECONDS,
+            )
             form.add_error(
                 None,
                 _("We could not find a parcel with this tracking number and phone number. Check both and try again."),

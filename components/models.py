@@ -122,6 +122,8 @@ class Maintenance(FSMModelMixin, Bilingual, models.Model):
     state = FSMField(_("state"), default=MaintenanceState.SCHEDULED, choices=MaintenanceState.choices, protected=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True, editable=False)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True, editable=False)
+    # The last state subscribers were told of; differs from ``state`` until they are.
+    announced_state = models.CharField(max_length=12, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
     )

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from components.messaging import maintenance_announcements_sweep
 from components.models import (
     STATUS_RANK,
     ComponentStatus,
@@ -85,6 +86,7 @@ def maintenances_advance(*, now=None) -> dict[str, int]:  # type: ignore[no-unty
                     reason=f"maintenance {maintenance.pk} {action}",
                 )
                 moved[counter] += 1
+    maintenance_announcements_sweep()
     return moved
 
 

@@ -9,3 +9,11 @@ def advance_maintenances() -> None:
     from components.services import maintenances_advance
 
     maintenances_advance()
+
+
+@shared_task(ignore_result=True)
+def announce_maintenance(maintenance_id: int) -> int:
+    """Tell status-page subscribers of the maintenance's current state. Idempotent."""
+    from components.messaging import maintenance_announce
+
+    return maintenance_announce(maintenance_id=maintenance_id)

@@ -37,7 +37,7 @@ class Env:
             return False
         raise ImproperlyConfigured(f"{name} must be one of true/false/1/0/yes/no/on/off, got {self.environ[name]!r}")
 
-    def int(self, name: str, default: int, *, minimum: int | None = None) -> int:
+    def int(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
         raw = self.environ.get(name, "").strip()
         if not raw:
             return default
@@ -47,6 +47,8 @@ class Env:
             raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}") from None
         if minimum is not None and value < minimum:
             raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise ImproperlyConfigured(f"{name} must be at most {maximum}, got {value}")
         return value
 
     def list(self, name: str, default: list[str] | None = None) -> list[str]:

@@ -10,6 +10,8 @@ to start on anything insecure or embedded.
 from __future__ import annotations
 
 import ipaddress
+import os
+import sys
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -59,9 +61,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "anymail",
     "core",
     "customers",
     "orders",
@@ -204,6 +206,11 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
     },
+    "incident-announcements": {
+        "task": "incidents.tasks.sweep_announcements",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
     "complaint-deadlines": {
         "task": "complaints.tasks.sweep_complaint_deadlines",
         "schedule": timedelta(minutes=1),
@@ -244,6 +251,11 @@ COMPLAINT_REMINDER_BEFORE = timedelta(hours=env.int("COMPLAINT_REMINDER_HOURS", 
 COMPENSATION_APPROVAL_TOTAL = Decimal(env.int("COMPENSATION_APPROVAL_TOTAL", 10_000, minimum=0))
 COMPENSATION_AGENT_LIMIT = Decimal(env.int("COMPENSATION_AGENT_LIMIT", 20, minimum=0))
 GOODWILL_VALID_DAYS = 30
+# Goodwill above these caps needs a supervisor too: the total on one complaint, and
+# the total to one customer over the last GOODWILL_PERIOD_DAYS (CNY).
+GOODWILL_COMPLAINT_LIMIT = Decimal(env.int("GOODWILL_COMPLAINT_LIMIT", 50, minimum=0))
+GOODWILL_CUSTOMER_LIMIT = Decimal(env.int("GOODWILL_CUSTOMER_LIMIT", 100, minimum=0))
+GOODWILL_PERIOD_DAYS = env.int("GOODWILL_PERIOD_DAYS", 30, minimum=1)
 # Prometheus scrapes /metrics with "Authorization: Bearer <token>"; unset, only
 # signed-in supervisors can read it.
 METRICS_TOKEN = env.str("METRICS_TOKEN")
@@ -309,7 +321,7 @@ STORAGES = {
 # --- REST framework -------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -336,21 +348,51 @@ SPECTACULAR_SETTINGS = {
         "ComplaintReasonEnum": "complaints.models.Reason",
     },
 }
+# A client system (token) may link by criteria at most this share of all parcels at
+# once; more needs a person on the incident page.
+INTEGRATION_LINK_MAX_PERCENT = env.int("INTEGRATION_LINK_MAX_PERCENT", 5, minimum=0)
 # Largest batch the order-ingest endpoint accepts; the whole batch is validated
 # and written in one transaction, so this bounds request memory and lock time.
 ORDER_INGEST_MAX_BATCH = env.int("ORDER_INGEST_MAX_BATCH", 1000, minimum=1)
 
 # --- Integrations (off unless configured) ---------------------------------------
 EMAIL_HOST = env.str("EMAIL_HOST")
-if EMAIL_HOST:
+# Email goes out by SMTP, by an email provider's HTTP API through django-anymail,
+# or (nothing configured) to the log. Anymail's settings come from ANYMAIL_*
+# variables, e.g. ANYMAIL_POSTMARK_SERVER_TOKEN, ANYMAIL_SENDGRID_API_KEY.
+ANYMAIL_PROVIDERS = (
+    "amazon_ses",
+    "brevo",
+    "mailersend",
+    "mailgun",
+    "mailjet",
+    "mandrill",
+    "postal",
+    "postmark",
+    "resend",
+    "sendgrid",
+    "sparkpost",
+)
+EMAIL_PROVIDER = env.choice("EMAIL_PROVIDER", ("log", "smtp", *ANYMAIL_PROVIDERS), "smtp" if EMAIL_HOST else "log")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", 10, minimum=1)
+if EMAIL_PROVIDER == "smtp":
+    if not EMAIL_HOST:
+        raise ImproperlyConfigured("EMAIL_PROVIDER=smtp needs EMAIL_HOST")
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_PORT = env.int("EMAIL_PORT", 587, minimum=1)
     EMAIL_HOST_USER = env.str("EMAIL_HOST_USER")
     EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD")
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
-    EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", 10, minimum=1)
-else:
+elif EMAIL_PROVIDER == "log":
     EMAIL_BACKEND = "notifications.backends.LoggingEmailBackend"
+else:
+    EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value.strip()
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_") and value.strip()
+}
+ANYMAIL.setdefault("REQUESTS_TIMEOUT", EMAIL_TIMEOUT)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "noreply@parcel-status.example")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -362,11 +404,29 @@ TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID")
 TWILIO_API_BASE_URL = env.url("TWILIO_API_BASE_URL", ("http", "https"))
 SMS_ENABLED = bool(TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)
 TWILIO_TIMEOUT_SECONDS = env.int("TWILIO_TIMEOUT_SECONDS", 10, minimum=1)
-# Shared by all workers (a token bucket in Redis); Twilio queues beyond its own limit.
+# Several sending numbers, comma-separated: each recipient always hears from the
+# same one (replies and STOP reach the number that wrote), and each has its own rate.
+TWILIO_FROM_NUMBERS = env.list("TWILIO_FROM_NUMBER")
+# Per sender (each number, or the Messaging Service), shared by all workers through
+# a token bucket in Redis: what the provider accepts, not what one worker manages.
 SMS_RATE_PER_SECOND = env.int("SMS_RATE_PER_SECOND", 30, minimum=1)
-# Non-critical SMS wait for the end of quiet hours, local time (hour of day).
-QUIET_HOURS_START = env.int("QUIET_HOURS_START", 22, minimum=0)
-QUIET_HOURS_END = env.int("QUIET_HOURS_END", 8, minimum=0)
+# An SMS longer than this many segments has its free text (update, reply) cut
+# to fit, with its link kept: one message, not fifteen billed parts.
+SMS_MAX_SEGMENTS = env.int("SMS_MAX_SEGMENTS", 3, minimum=1, maximum=10)
+# Non-critical SMS wait for the end of quiet hours, in the recipient's local time
+# (from the phone number's country; TIME_ZONE when it has several). Hours 0-23.
+QUIET_HOURS_START = env.int("QUIET_HOURS_START", 22, minimum=0, maximum=23)
+QUIET_HOURS_END = env.int("QUIET_HOURS_END", 8, minimum=0, maximum=23)
+# Status-notice sign-up by SMS: codes only to these countries (ISO codes), and at
+# most this many codes an hour site-wide, so the form cannot pump paid texts.
+SUBSCRIPTION_SMS_COUNTRIES = [code.upper() for code in env.list("SUBSCRIPTION_SMS_COUNTRIES", ["CN", "HK", "MO", "TW"])]
+SUBSCRIPTION_SMS_PER_HOUR = env.int("SUBSCRIPTION_SMS_PER_HOUR", 200, minimum=1)
+# Provider calls a worker process keeps outstanding at once (SMS and email). It is
+# also the bound on duplicates after a crash: a message counts against it from the
+# moment it is handed to the provider until its outcome is committed.
+NOTIFICATION_MAX_IN_FLIGHT = env.int("NOTIFICATION_MAX_IN_FLIGHT", 64, minimum=1, maximum=1000)
+# Open SMTP (or email API) connections per worker process, each reused across messages.
+NOTIFICATION_EMAIL_CONNECTIONS = env.int("NOTIFICATION_EMAIL_CONNECTIONS", 4, minimum=1, maximum=64)
 # Up to this many affected parcels an update's messages are written in its own
 # transaction (well under a second); above it a worker writes them so the request
 # returns at once. The update row, committed with its notify flags, is the promise.
@@ -408,6 +468,7 @@ LOGGING = {
         # The twilio SDK logs ten INFO lines of headers per message: 200,000 lines
         # for a 20,000-message fan-out, none of them needed.
         "twilio.http_client": {"level": "WARNING"},
+        "twilio.async_http_client": {"level": "WARNING"},
     },
 }
 
@@ -424,6 +485,13 @@ if IS_PRODUCTION:
         problems.append("DATABASE_URL must point at PostgreSQL, not the embedded SQLite database")
     if USES_EMBEDDED_BROKER:
         problems.append("REDIS_URL or CELERY_BROKER_URL must be set; the filesystem broker is for development")
+    if EMAIL_PROVIDER in ANYMAIL_PROVIDERS and ":" not in ANYMAIL.get("WEBHOOK_SECRET", ""):
+        problems.append(
+            "ANYMAIL_WEBHOOK_SECRET (user:password) must be set with an email provider: "
+            "its bounce and complaint webhooks are how an address stops getting email"
+        )
+    if not env.is_set("PUBLIC_BASE_URL") or not PUBLIC_BASE_URL.startswith("https://"):
+        problems.append("PUBLIC_BASE_URL must be set to the https:// address customers and Twilio reach")
     if problems:
         raise ImproperlyConfigured("Refusing to start with DJANGO_ENV=production: " + "; ".join(problems) + ".")
 
@@ -437,6 +505,14 @@ if IS_PRODUCTION:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # /healthz is probed over plain HTTP by the load balancer.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    if not TRUSTED_PROXY_IPS:
+        # Not fatal (a deploy without a proxy is possible), but behind nginx every
+        # client then shares nginx's address: one caller's rate limit stops everyone.
+        sys.stderr.write(
+            "WARNING: DJANGO_ENV=production without TRUSTED_PROXY_IPS: X-Real-IP is ignored, so every client "
+            "counts as the proxy's address for rate limits and the admin sign-in throttle. "
+            "Set TRUSTED_PROXY_IPS to nginx's address.\n"
+        )
 
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -32,6 +32,7 @@ TASK_POLICY: dict[str, TaskPolicy] = {
     "incidents.tasks.check_incident_targets": TaskPolicy(acks_late=False, soft_time_limit=100, time_limit=120),
     "components.tasks.advance_maintenances": TaskPolicy(acks_late=False, soft_time_limit=100, time_limit=120),
     "notifications.tasks.sweep_notifications": TaskPolicy(acks_late=False, soft_time_limit=100, time_limit=120),
+    "incidents.tasks.sweep_announcements": TaskPolicy(acks_late=False, soft_time_limit=50, time_limit=60),
     "complaints.tasks.sweep_complaint_deadlines": TaskPolicy(acks_late=False, soft_time_limit=100, time_limit=120),
     "compensation.tasks.expire_coupons": TaskPolicy(acks_late=False, soft_time_limit=540, time_limit=600),
     "portal.tasks.rebuild_status_page": TaskPolicy(acks_late=False, soft_time_limit=100, time_limit=120),
@@ -39,10 +40,10 @@ TASK_POLICY: dict[str, TaskPolicy] = {
     # Sends: never redelivered by the broker (see above); the sweeper is the retry.
     "notifications.tasks.send_notifications": TaskPolicy(acks_late=False, soft_time_limit=210, time_limit=240),
     "notifications.tasks.dispatch_event": TaskPolicy(acks_late=False, soft_time_limit=270, time_limit=300),
-    "notifications.tasks.send_staff_email": TaskPolicy(acks_late=False, soft_time_limit=50, time_limit=60),
-    "incidents.tasks.send_target_alert": TaskPolicy(acks_late=False, soft_time_limit=50, time_limit=60),
+    # Announcements: idempotent; a lost one is queued again by its sweeper (beat).
+    "components.tasks.announce_maintenance": TaskPolicy(acks_late=False, soft_time_limit=270, time_limit=300),
     # Long, idempotent jobs that resume where they stopped: late ack.
-    "notifications.tasks.fan_out_update": TaskPolicy(acks_late=True, soft_time_limit=1740, time_limit=1800),
+    "incidents.tasks.announce_update": TaskPolicy(acks_late=True, soft_time_limit=1740, time_limit=1800),
     "incidents.tasks.run_link_job": TaskPolicy(acks_late=True, soft_time_limit=3540, time_limit=3600),
     "compensation.tasks.issue_compensation": TaskPolicy(acks_late=True, soft_time_limit=3540, time_limit=3600),
 }

@@ -14,22 +14,28 @@ on the restored database and names every table that differs.
 
 Encryption is Fernet (AES-128-CBC with HMAC-SHA256, from ``cryptography``) over
 chunks of 16 MiB, one token per line, so memory stays flat however large the dump;
-the plaintext's SHA-256 in the manifest catches a dropped or reordered chunk.
+the plaintext's SHA-256 in the manifest catches a dropped or reordered chunk. With
+encryption on, the plaintext never touches the disk: pg_dump writes into a pipe that
+is encrypted as it comes, and a restore decrypts into pg_restore's standard input.
+The manifest then carries an HMAC made with the key, and a restore with the key
+refuses a manifest without a valid one — so a plaintext dump planted beside a
+forged manifest ("encrypted": false) is never restored.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import json
 import os
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import dj_database_url
 import psycopg
@@ -179,25 +185,36 @@ def _fernet(key: str):  # type: ignore[no-untyped-def]
         ) from None
 
 
-def encrypt_file(source: Path, target: Path, *, key: str) -> None:
+def encrypt_stream(plain: IO[bytes], target: Path, *, key: str) -> str:
+    """Encrypt a stream chunk by chunk into ``target``; returns the plaintext's SHA-256."""
     fernet = _fernet(key)
-    with source.open("rb") as plain, target.open("wb") as sealed:
+    digest = hashlib.sha256()
+    with target.open("wb") as sealed:
         while chunk := plain.read(ENCRYPTION_CHUNK_BYTES):
+            digest.update(chunk)
             sealed.write(fernet.encrypt(chunk) + b"\n")
+    return digest.hexdigest()
 
 
-def decrypt_file(source: Path, target: Path, *, key: str) -> None:
+def decrypted_chunks(source: Path, *, key: str) -> Iterator[bytes]:
     from cryptography.fernet import InvalidToken
 
     fernet = _fernet(key)
-    with source.open("rb") as sealed, target.open("wb") as plain:
+    with source.open("rb") as sealed:
         for number, line in enumerate(sealed, start=1):
             try:
-                plain.write(fernet.decrypt(line.rstrip(b"\n")))
+                yield fernet.decrypt(line.rstrip(b"\n"))
             except InvalidToken:
                 raise BackupError(
                     f"cannot decrypt chunk {number}: wrong BACKUP_ENCRYPTION_KEY or a damaged file"
                 ) from None
+
+
+def _manifest_mac(manifest: dict[str, Any], key: str) -> str:
+    # Its own key, derived from the encryption key: one secret to keep, two uses kept apart.
+    mac_key = hashlib.sha256(b"parcel backup manifest\x00" + key.encode()).digest()
+    body = json.dumps({k: v for k, v in manifest.items() if k != "hmac"}, sort_keys=True, separators=(",", ":"))
+    return hmac.new(mac_key, body.encode(), hashlib.sha256).hexdigest()
 
 
 # --- backup -----------------------------------------------------------------------------------
@@ -208,24 +225,18 @@ def database_backup(*, database: Database, directory: Path, encryption_key: str 
     directory.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     base = directory / f"parcel-{stamp}"
-    plain_dump = base.with_suffix(".dump")
+    dump = base.with_suffix(".dump.enc" if encryption_key else ".dump")
     with database.connect(autocommit=False) as connection, connection.cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         cursor.execute("SELECT pg_export_snapshot(), current_setting('server_version')")
         snapshot, server_version = cursor.fetchone()  # type: ignore[misc]
         # The snapshot lives as long as this transaction: dump while it is open.
-        _run(
-            [
-                "pg_dump",
-                "--format=custom",
-                "--no-owner",
-                "--no-privileges",
-                f"--snapshot={snapshot}",
-                "-f",
-                str(plain_dump),
-            ],
-            database,
-        )
+        command = ["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}"]
+        if encryption_key:
+            dump_sha256 = _dump_encrypted(command, database, dump, key=encryption_key)
+        else:
+            _run([*command, "-f", str(dump)], database)
+            dump_sha256 = file_sha256(dump)
         tables = database_figures(cursor)
         connection.rollback()
     manifest: dict[str, Any] = {
@@ -233,19 +244,14 @@ def database_backup(*, database: Database, directory: Path, encryption_key: str 
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "database": database.name,
         "server_version": server_version,
-        "dump_sha256": file_sha256(plain_dump),
+        "dump_sha256": dump_sha256,
         "encrypted": bool(encryption_key),
         "tables": tables,
+        "file_sha256": file_sha256(dump) if encryption_key else dump_sha256,
+        "file": dump.name,
     }
-    dump = plain_dump
     if encryption_key:
-        dump = plain_dump.with_name(plain_dump.name + ".enc")
-        encrypt_file(plain_dump, dump, key=encryption_key)
-        plain_dump.unlink()
-        manifest["file_sha256"] = file_sha256(dump)
-    else:
-        manifest["file_sha256"] = manifest["dump_sha256"]
-    manifest["file"] = dump.name
+        manifest["hmac"] = _manifest_mac(manifest, encryption_key)
     manifest_path = base.with_suffix(".manifest.json")
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return BackupResult(
@@ -254,6 +260,24 @@ def database_backup(*, database: Database, directory: Path, encryption_key: str 
         tables=len(tables),
         rows=sum(figures["rows"] for figures in tables.values()),
     )
+
+
+def _dump_encrypted(command: list[str], database: Database, target: Path, *, key: str) -> str:
+    """pg_dump into a pipe, encrypted as it comes: no plaintext file. Returns its SHA-256."""
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(  # noqa: S603 - fixed executable, arguments are ours
+            command, env=database.libpq_environment(), stdout=subprocess.PIPE, stderr=errors
+        )
+        try:
+            digest = encrypt_stream(process.stdout, target, key=key)  # type: ignore[arg-type]
+        finally:
+            process.stdout.close()  # type: ignore[union-attr]
+            returncode = process.wait()
+        if returncode != 0:
+            target.unlink(missing_ok=True)
+            errors.seek(0)
+            raise BackupError(f"pg_dump failed: {errors.read().decode(errors='replace').strip()[-2000:]}")
+    return digest
 
 
 def _run(command: list[str], database: Database) -> None:
@@ -267,50 +291,75 @@ def _run(command: list[str], database: Database) -> None:
 # --- restore ----------------------------------------------------------------------------------
 
 
-def manifest_read(path: Path) -> dict[str, Any]:
+def manifest_read(path: Path, *, encryption_key: str = "") -> dict[str, Any]:
+    """The manifest; with a key, only one whose HMAC that key made (see the module's docstring)."""
     try:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise BackupError(f"cannot read the manifest {path}: {error}") from None
-    if manifest.get("version") != MANIFEST_VERSION:
+    if not isinstance(manifest, dict) or manifest.get("version") != MANIFEST_VERSION:
         raise BackupError(f"{path} is not a version {MANIFEST_VERSION} backup manifest")
+    if encryption_key and not hmac.compare_digest(
+        str(manifest.get("hmac", "")), _manifest_mac(manifest, encryption_key)
+    ):
+        raise BackupError(
+            f"{path} is not signed with this BACKUP_ENCRYPTION_KEY: refusing a manifest that may be forged"
+        )
     return manifest
 
 
-@contextmanager
-def _plain_dump(manifest_path: Path, manifest: dict[str, Any], *, encryption_key: str) -> Iterator[Path]:
+def _restore_source(manifest_path: Path, manifest: dict[str, Any], *, encryption_key: str) -> Path:
+    """The checked dump file (encrypted or not) the manifest names."""
     dump = manifest_path.parent / manifest["file"]
     if not dump.exists():
         raise BackupError(f"the dump {dump} named by the manifest is missing")
     if file_sha256(dump) != manifest["file_sha256"]:
         raise BackupError(f"{dump.name} does not match its manifest (SHA-256 differs): damaged or replaced")
-    if not manifest["encrypted"]:
-        yield dump
-        return
-    if not encryption_key:
-        raise BackupError("the backup is encrypted: set BACKUP_ENCRYPTION_KEY")
-    with tempfile.TemporaryDirectory(prefix="parcel-restore-") as scratch:
-        plain = Path(scratch) / "restore.dump"
-        decrypt_file(dump, plain, key=encryption_key)
-        if file_sha256(plain) != manifest["dump_sha256"]:
+    if manifest["encrypted"]:
+        if not encryption_key:
+            raise BackupError("the backup is encrypted: set BACKUP_ENCRYPTION_KEY")
+        # A first pass only hashes: the plaintext is checked whole before pg_restore sees any of it.
+        digest = hashlib.sha256()
+        for chunk in decrypted_chunks(dump, key=encryption_key):
+            digest.update(chunk)
+        if digest.hexdigest() != manifest["dump_sha256"]:
             raise BackupError("the decrypted dump does not match its manifest (chunks missing or reordered)")
-        yield plain
+    return dump
 
 
 def database_restore(*, manifest_path: Path, target: Database, create: bool, encryption_key: str = "") -> None:
     """Restore a backup into a fresh database (created with ``create``); refuses a
     database that already has tables, so a restore never lands on live data."""
-    manifest = manifest_read(manifest_path)
-    with _plain_dump(manifest_path, manifest, encryption_key=encryption_key) as dump:
-        if create:
-            with target.with_name("postgres").connect(autocommit=True) as connection:
-                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.name)))
-        with target.connect() as connection, connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
-            (existing,) = cursor.fetchone()  # type: ignore[misc]
-        if existing:
-            raise BackupError(f"database {target.name!r} already has {existing} tables: restore into a fresh one")
-        _run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "-d", target.name, str(dump)], target)
+    manifest = manifest_read(manifest_path, encryption_key=encryption_key)
+    dump = _restore_source(manifest_path, manifest, encryption_key=encryption_key)
+    if create:
+        with target.with_name("postgres").connect(autocommit=True) as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.name)))
+    with target.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        (existing,) = cursor.fetchone()  # type: ignore[misc]
+    if existing:
+        raise BackupError(f"database {target.name!r} already has {existing} tables: restore into a fresh one")
+    command = ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "-d", target.name]
+    if not manifest["encrypted"]:
+        _run([*command, str(dump)], target)
+        return
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(  # noqa: S603 - fixed executable, arguments are ours
+            command, env=target.libpq_environment(), stdin=subprocess.PIPE, stderr=errors
+        )
+        try:
+            for chunk in decrypted_chunks(dump, key=encryption_key):
+                process.stdin.write(chunk)  # type: ignore[union-attr]
+        except BrokenPipeError:
+            pass  # pg_restore stopped early; its exit status and message say why
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()  # type: ignore[union-attr]
+            returncode = process.wait()
+        if returncode != 0:
+            errors.seek(0)
+            raise BackupError(f"pg_restore failed: {errors.read().decode(errors='replace').strip()[-2000:]}")
 
 
 @dataclass(frozen=True)
@@ -320,9 +369,9 @@ class Difference:
     found: dict[str, Any] | None
 
 
-def restore_verify(*, manifest_path: Path, target: Database) -> tuple[int, list[Difference]]:
+def restore_verify(*, manifest_path: Path, target: Database, encryption_key: str = "") -> tuple[int, list[Difference]]:
     """Compare the restored database with the manifest: returns (tables checked, differences)."""
-    manifest = manifest_read(manifest_path)
+    manifest = manifest_read(manifest_path, encryption_key=encryption_key)
     with target.connect() as connection, connection.cursor() as cursor:
         found = database_figures(cursor)
     expected = manifest["tables"]

@@ -6,12 +6,14 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.signals import request_finished
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
+from core.database import database_unreachable
 from core.logging import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -96,17 +98,26 @@ class PermissionsPolicyMiddleware:
 
 
 class RejectNulCharactersMiddleware:
-    """A NUL character in the path or the query string names nothing we have, and
-    PostgreSQL refuses it in any text it is compared with: answer 400 at the door
-    instead of a server error from whichever view looks it up."""
+    """A NUL character in the path, the query string or a form field names nothing we
+    have, and PostgreSQL refuses it in any text it is compared with or stores: answer
+    400 at the door instead of a server error from whichever view or admin form
+    meets it. (JSON bodies are the API's: its fields refuse NUL themselves.)"""
+
+    _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if "\x00" in request.path or any("\x00" in key + value for key, value in request.GET.items()):
+        if "\x00" in request.path or _has_nul(request.GET):
             return HttpResponseBadRequest("NUL characters are not allowed in URLs.\n", content_type="text/plain")
+        if request.method == "POST" and request.content_type in self._FORMS and _has_nul(request.POST):
+            return HttpResponseBadRequest("NUL characters are not allowed in form fields.\n", content_type="text/plain")
         return self.get_response(request)
+
+
+def _has_nul(data: Any) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in data.lists())
 
 
 # Public pages load only what the product serves itself: no inline script or
@@ -141,7 +152,8 @@ class DatabaseUnavailableMiddleware:
     """A database that cannot be reached gives a 503 that says so, never a 500.
 
     Pages get the portal's "temporarily unavailable" page, the API a JSON body;
-    both ask the client to retry in a minute. Other errors pass through.
+    both ask the client to retry in a minute. Any other error, a wrong query
+    included, passes through: a 500, logged with its traceback and counted.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -151,11 +163,10 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        from django.db import InterfaceError, OperationalError
         from django.http import JsonResponse
         from django.shortcuts import render
 
-        if not isinstance(exception, OperationalError | InterfaceError):
+        if not database_unreachable(exception):
             return None
         logger.error("database unavailable", extra={"path": request.path, "error": str(exception)[:200]})
         if request.path.startswith("/api/"):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import ipaddress
 import logging
+import time
 
 import redis
 from django.conf import settings
@@ -21,45 +23,103 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "unknown")
 
 
+def client_key(request: HttpRequest) -> str:
+    """Who a limit counts against: the IPv4 address, or the IPv6 client's /64.
+
+    One IPv6 subscriber holds a whole /64 (often more), so keying on the full
+    address would give every rotation a fresh bucket.
+    """
+    return address_key(client_ip(request))
+
+
+def address_key(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def rate_limited(scope: str, key: str, *, limit: int, window_seconds: int) -> bool:
     """Count one attempt; ``True`` once ``limit`` attempts were made in this window.
 
     A dead cache lets requests through (and logs it): a status page must keep
     answering when Redis is in trouble.
     """
-    return _limits_reached([(scope, key, limit)], window_seconds=window_seconds)
-
-
-def proof_attempts_exceeded(
-    request: HttpRequest, *, scope: str, tracking_number: str, per_ip: int, per_parcel: int, window_seconds: int
-) -> bool:
-    """Counts one attempt at proving a parcel (tracking number + phone digits) against
-    both the caller's IP and the parcel, so neither sweeping numbers from one address
-    nor guessing one parcel's digits from many addresses gets far."""
-    return _limits_reached(
-        [(f"{scope}-ip", client_ip(request), per_ip), (f"{scope}-parcel", tracking_number, per_parcel)],
-        window_seconds=window_seconds,
-    )
-
-
-def _limits_reached(counters: list[tuple[str, str, int]], *, window_seconds: int) -> bool:
-    """Count one attempt on each (scope, key, limit); whether any is past its limit."""
-    cache_keys = [f"ratelimit:{scope}:{key}" for scope, key, _limit in counters]
     try:
-        counts = _count_attempts(cache_keys, window_seconds=window_seconds)
+        [count] = _count_attempts([f"ratelimit:{scope}:{key}"], window_seconds=window_seconds)
     except Exception as error:  # noqa: BLE001
-        logger.warning(
-            "rate limit unavailable", extra={"scopes": [c[0] for c in counters], "error": type(error).__name__}
-        )
+        logger.warning("rate limit unavailable", extra={"scope": scope, "error": type(error).__name__})
         return False
-    return any(count > limit for count, (_scope, _key, limit) in zip(counts, counters, strict=True))
+    return count > limit
+
+
+# --- proving a parcel (tracking number + last four phone digits) --------------------------
+# A parcel whose limit wrong answers have used up is not locked: a caller who has not
+# tried it yet is let through after this cool-down, so a stranger's guessing never keeps
+# the owner out for long, and each further guess costs the guesser a new address and a wait.
+PROOF_COOLDOWN_SECONDS = 60
+
+
+def _proof_keys(scope: str, tracking_number: str, caller: str) -> dict[str, str]:
+    parcel = hashlib.sha256(tracking_number.encode()).hexdigest()[:24]
+    return {
+        "caller": f"ratelimit:{scope}-ip:{caller}",
+        "parcel": f"ratelimit:{scope}-parcel:{parcel}",
+        "caller_on_parcel": f"ratelimit:{scope}-failed:{parcel}:{caller}",
+        "ticket": f"ratelimit:{scope}-ticket:{parcel}:{caller}",
+    }
+
+
+def proof_attempt_refused(
+    request: HttpRequest, *, scope: str, tracking_number: str, per_ip: int, per_parcel: int, window_seconds: int
+) -> int:
+    """Whether this attempt at proving a parcel is refused: 0 to go ahead, else the seconds to wait.
+
+    Counts the attempt against the caller's address (or IPv6 /64): sweeping many
+    numbers from one place stops at ``per_ip``. Wrong answers are counted against the
+    parcel afterwards by ``proof_failure_record``, and only for callers not refused.
+    Once the parcel has had ``per_parcel`` wrong answers, a caller who has already
+    answered it wrongly waits for the window to pass; a caller new to it waits
+    ``PROOF_COOLDOWN_SECONDS`` and then has its try. A dead cache lets requests through.
+    """
+    caller = client_key(request)
+    keys = _proof_keys(scope, tracking_number, caller)
+    if rate_limited(f"{scope}-ip", caller, limit=per_ip, window_seconds=window_seconds):
+        return window_seconds
+    try:
+        counts = cache.get_many([keys["parcel"], keys["caller_on_parcel"]])
+        if counts.get(keys["parcel"], 0) < per_parcel:
+            return 0
+        if counts.get(keys["caller_on_parcel"], 0):
+            return window_seconds
+        now = time.time()
+        cache.add(keys["ticket"], now, timeout=window_seconds)
+        waited = now - float(cache.get(keys["ticket"], now))
+    except Exception as error:  # noqa: BLE001
+        logger.warning("rate limit unavailable", extra={"scope": scope, "error": type(error).__name__})
+        return 0
+    return 0 if waited >= PROOF_COOLDOWN_SECONDS else max(1, round(PROOF_COOLDOWN_SECONDS - waited))
+
+
+def proof_failure_record(request: HttpRequest, *, scope: str, tracking_number: str, window_seconds: int) -> None:
+    """A wrong answer for this parcel, from a caller that was let through."""
+    keys = _proof_keys(scope, tracking_number, client_key(request))
+    try:
+        _count_attempts([keys["parcel"], keys["caller_on_parcel"]], window_seconds=window_seconds)
+    except Exception as error:  # noqa: BLE001
+        logger.warning("rate limit unavailable", extra={"scope": scope, "error": type(error).__name__})
 
 
 def _count_attempts(cache_keys: list[str], *, window_seconds: int) -> list[int]:
     if not settings.REDIS_URL:
         return [1 if cache.add(key, 1, timeout=window_seconds) else cache.incr(key) for key in cache_keys]
-    # One round trip for every counter instead of three commands each through the cache
-    # API: the parcel lookup, which counts two, is what a crowd runs in an outage. The
+    # One round trip for all the counters instead of two or three commands each through
+    # the cache API: a crowd of parcel lookups in an outage counts on every request. The
     # keys are the cache's own (prefix, version), so the cache API reads the same counters.
     pipeline = _redis().pipeline(transaction=False)
     for key in cache_keys:
@@ -79,25 +139,36 @@ def _redis() -> redis.Redis:
 # all usernames from one address (someone trying many accounts).
 LOGIN_FAILURES_PER_USER = 5
 LOGIN_FAILURES_PER_IP = 20
+# And for one username from any addresses: a botnet spreading guesses over many
+# addresses still gets this many per window (the price: such a botnet can pause
+# an account's sign-in for the window, which the real user hears about as "try later").
+LOGIN_FAILURES_PER_ACCOUNT = 20
 LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
 
 
-def _login_keys(ip: str, username: str) -> tuple[str, str]:
+def _login_keys(ip: str, username: str) -> tuple[str, str, str]:
     # Hashed: usernames are free text; the key must stay a short plain token.
     user = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:24]
-    return f"login-failures:ip-user:{ip}:{user}", f"login-failures:ip:{ip}"
+    ip = address_key(ip)
+    return f"login-failures:ip-user:{ip}:{user}", f"login-failures:ip:{ip}", f"login-failures:user:{user}"
 
 
 def login_throttled(*, ip: str, username: str) -> bool:
-    """Whether sign-in from this address for this username is paused. A dead cache
-    lets sign-in through (and logs it): staff must reach the desk during an outage."""
-    per_user, per_ip = _login_keys(ip, username)
+    """Whether sign-in from this address for this username is paused: too many failures
+    for the username from this address, from this address, or for the username from
+    anywhere. A dead cache lets sign-in through (and logs it): staff must reach the
+    desk during an outage."""
+    per_user, per_ip, per_account = _login_keys(ip, username)
     try:
-        counts = cache.get_many([per_user, per_ip])
+        counts = cache.get_many([per_user, per_ip, per_account])
     except Exception as error:  # noqa: BLE001
         logger.warning("login throttle unavailable", extra={"error": type(error).__name__})
         return False
-    return counts.get(per_user, 0) >= LOGIN_FAILURES_PER_USER or counts.get(per_ip, 0) >= LOGIN_FAILURES_PER_IP
+    return (
+        counts.get(per_user, 0) >= LOGIN_FAILURES_PER_USER
+        or counts.get(per_ip, 0) >= LOGIN_FAILURES_PER_IP
+        or counts.get(per_account, 0) >= LOGIN_FAILURES_PER_ACCOUNT
+    )
 
 
 def login_failure_record(*, ip: str, username: str) -> None:
@@ -111,7 +182,7 @@ def login_failure_record(*, ip: str, username: str) -> None:
 
 
 def login_success_record(*, ip: str, username: str) -> None:
-    per_user, _ = _login_keys(ip, username)
+    per_user, _per_ip, _per_account = _login_keys(ip, username)
     # A dead cache: the counter expires by itself.
     with contextlib.suppress(Exception):
         cache.delete(per_user)

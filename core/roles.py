@@ -55,7 +55,7 @@ _COMMAND_INCIDENTS = [
     "compensation.change_compensationrule",
     "compensation.delete_compensationrule",
     "compensation.view_compensationrequest",
-    "compensation.add_compensationrequest",
+    "compensation.request_incident_compensation",
     "compensation.view_coupon",
     *_VIEW_NOTIFICATIONS,
     # Retrying failed messages is a change of their status.
@@ -63,6 +63,7 @@ _COMMAND_INCIDENTS = [
     "incidents.add_incident",
     "incidents.change_incident",
     "incidents.manage_incident",
+    "incidents.link_orders",
     "incidents.view_targetalert",
     # The affected-components inline on the incident page.
     "incidents.view_incidentcomponent",
@@ -125,9 +126,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     INTEGRATION: [
         *_VIEW_PARCELS,
         *_VIEW_INCIDENTS,
-        # Monitoring opens incidents from alerts and links the parcels it knows.
+        # Monitoring opens incidents from alerts (internal until a person publishes them)
+        # and links the parcels it knows; it never posts updates nor moves a person's incident.
         "incidents.add_incident",
-        "incidents.manage_incident",
+        "incidents.link_orders",
         "customers.add_customer",
         "customers.change_customer",
         "orders.add_order",

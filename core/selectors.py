@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,6 +13,7 @@ from django.utils import timezone
 from config.celery import app as celery_app
 from core.models import WorkerHeartbeat
 
+logger = logging.getLogger(__name__)
 BROKER_CONNECT_TIMEOUT_SECONDS = 2
 
 
@@ -21,12 +23,19 @@ class Check:
     detail: str
 
 
+def _down(check: str, error: Exception) -> Check:
+    # /healthz is public: the exception's text (host names, users, paths) goes to the
+    # log only; the answer says which check failed.
+    logger.error("health check failed", extra={"check": check, "error": f"{type(error).__name__}: {error}"[:500]})
+    return Check(ok=False, detail="unreachable")
+
+
 def database_check() -> Check:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception as error:  # noqa: BLE001 - any failure means "down", reported with its reason
-        return Check(ok=False, detail=f"{type(error).__name__}: {error}"[:200])
+    except Exception as error:  # noqa: BLE001 - any failure means "down"
+        return _down("database", error)
     return Check(ok=True, detail=connection.vendor)
 
 
@@ -35,7 +44,7 @@ def broker_check() -> Check:
         with celery_app.connection_for_write() as broker:
             broker.ensure_connection(max_retries=1, timeout=BROKER_CONNECT_TIMEOUT_SECONDS)
     except Exception as error:  # noqa: BLE001
-        return Check(ok=False, detail=f"{type(error).__name__}: {error}"[:200])
+        return _down("broker", error)
     return Check(ok=True, detail=celery_app.conf.broker_url.split("://", 1)[0])
 
 

@@ -3,18 +3,15 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
-from customers.phones import normalize_phone
 from customers.services import customer_consent_set
 
 
 class CustomerForm(forms.ModelForm):
+    # Consent only: name, phone, email and language come from the order system. Staff who
+    # could edit them could send a customer's coupon and complaint link to themselves.
     class Meta:
         model = Customer
-        fields = ["name", "phone", "email", "language", "sms_consent", "email_consent"]
-
-    def clean_phone(self) -> str:
-        # Agents type what the caller reads out; the row stores E.164.
-        return normalize_phone(self.cleaned_data["phone"])
+        fields = ["sms_consent", "email_consent"]
 
 
 class MessageHistoryInline(admin.TabularInline):
@@ -37,7 +34,16 @@ class CustomerAdmin(admin.ModelAdmin):
     list_display = ["name", "external_id", "phone", "email", "language", "sms_consent", "email_consent", "created_at"]
     list_filter = ["language", "sms_consent", "email_consent"]
     search_fields = ["name", "phone", "email", "external_id"]
-    readonly_fields = ["external_id", "consent_updated_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "external_id",
+        "name",
+        "phone",
+        "email",
+        "language",
+        "consent_updated_at",
+        "created_at",
+        "updated_at",
+    ]
     show_full_result_count = False
     list_per_page = 50
     fieldsets = [
@@ -55,8 +61,9 @@ class CustomerAdmin(admin.ModelAdmin):
         return queryset, may_have_duplicates
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        # Only the consent is written, through the service (which stamps when it changed).
         consent = {"sms": obj.sms_consent, "email": obj.email_consent}
-        if change:
-            obj.sms_consent, obj.email_consent = form.initial["sms_consent"], form.initial["email_consent"]
-        super().save_model(request, obj, form, change)
-        customer_consent_set(customer=obj, **consent)
+        customer = Customer.objects.get(pk=obj.pk) if change else obj
+        if not change:
+            super().save_model(request, obj, form, change)
+        customer_consent_set(customer=customer, **consent)

@@ -20,7 +20,8 @@ class Customer(models.Model):
     )
     name = models.CharField(_("name"), max_length=100)
     phone = models.CharField(_("mobile phone"), max_length=20, validators=[validate_e164], db_index=True)
-    email = models.EmailField(_("email"), blank=True)
+    # Indexed: a bounce or a complaint looks customers up by address.
+    email = models.EmailField(_("email"), blank=True, db_index=True)
     language = models.CharField(
         _("preferred language"), max_length=8, choices=Language.choices, default=Language.CHINESE
     )

@@ -24,7 +24,8 @@ class CustomerWriteSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=100)
     phone = PhoneField(max_length=32)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    # No default in the schema: "" is not an email address, and a valid OpenAPI document says so.
+    email = serializers.EmailField(required=False, allow_blank=True)
     language = serializers.ChoiceField(choices=Language.choices, default=Language.CHINESE)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -21,13 +22,15 @@ from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
 from compensation.admin import CompensationRuleInline
-from compensation.requests import compensation_request_incident
+from compensation.requests import COMPENSATE_PERMISSION, compensation_request_incident
 from compensation.rules import compensation_preview
 from compensation.selectors import incident_compensation_cost
 from core.errors import DomainError
 from incidents import linking
 from incidents.forms import LinkCriteriaForm, ShiftForm, TrackingListForm, TransitionForm, UpdateForm
 from incidents.models import (
+    LINK_PERMISSION,
+    MANAGE_PERMISSION,
     AffectedOrder,
     Incident,
     IncidentCategory,
@@ -42,6 +45,7 @@ from incidents.services import (
     TRANSITIONS,
     incident_declare,
     incident_post_update,
+    incident_publish,
     incident_set_components,
     incident_transition,
 )
@@ -89,8 +93,37 @@ def _target_cell(due_at: Any, met: bool | None, done_at: Any) -> str:
     )
 
 
+class IncidentAdminForm(forms.ModelForm):
+    keep_internal = forms.BooleanField(
+        label=gettext_lazy("Keep internal"),
+        required=False,
+        help_text=gettext_lazy(
+            "Not on the portal and no customer is told until you publish it (e.g. a cyber-security incident)."
+        ),
+    )
+
+    class Meta:
+        model = Incident
+        # The admin passes the fieldsets' fields; these are the editable ones.
+        fields = [
+            "category",
+            "severity",
+            "commander",
+            "title_zh",
+            "title_en",
+            "summary_zh",
+            "summary_en",
+            "description",
+            "impact_started_at",
+            "root_cause",
+            "measures_taken",
+            "improvements",
+        ]
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
+    form = IncidentAdminForm
     list_display = [
         "reference_link",
         "title_zh",
@@ -118,6 +151,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "resolved_at",
         "closed_at",
         "estimated_recovery_at",
+        "published_at",
         "response_target",
         "recovery_target",
         "response_due_at",
@@ -135,6 +169,7 @@ class IncidentAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "status",
+                    "published_at",
                     "impact_started_at",
                     "reported_at",
                     "acknowledged_at",
@@ -188,6 +223,13 @@ class IncidentAdmin(admin.ModelAdmin):
     def recovery_target_state(self, incident: Incident) -> str:
         return _target_cell(incident.recovery_due_at, incident.recovery_met, incident.resolved_at)
 
+    def get_fieldsets(self, request: HttpRequest, obj: Incident | None = None) -> list[Any]:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None:
+            return fieldsets
+        first_name, first = fieldsets[0]
+        return [(first_name, {**first, "fields": [*first["fields"], "keep_internal"]}), *fieldsets[1:]]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Incident | None = None) -> list[str]:
         # The category sets the targets at declaration; changing it later would rewrite history.
         fields = list(super().get_readonly_fields(request, obj))
@@ -213,6 +255,7 @@ class IncidentAdmin(admin.ModelAdmin):
             description=data.get("description", ""),
             commander=data.get("commander"),
             impact_started_at=data.get("impact_started_at"),
+            publish=not data.get("keep_internal"),
         )
         obj.pk = declared.pk
         obj._state.adding = False
@@ -244,7 +287,7 @@ class IncidentAdmin(admin.ModelAdmin):
 
     def _desk_context(self, request: HttpRequest, incident: Incident) -> dict[str, Any]:
         user = request.user
-        may_manage = user.has_perm("incidents.manage_incident")
+        may_manage = user.has_perm(MANAGE_PERMISSION)
         actions = []
         for action in TRANSITIONS:
             method = getattr(incident, action)
@@ -256,6 +299,8 @@ class IncidentAdmin(admin.ModelAdmin):
         reason_labels = dict(AffectedOrder._meta.get_field("reason").choices)
         return {
             "may_manage": may_manage,
+            "may_link": user.has_perm(LINK_PERMISSION),
+            "may_compensate": user.has_perm(COMPENSATE_PERMISSION),
             "transition_actions": actions,
             # Several forms share field names; distinct ids keep their labels apart.
             "transition_form": TransitionForm(auto_id="transition_%s"),
@@ -288,6 +333,7 @@ class IncidentAdmin(admin.ModelAdmin):
         return [
             path("<int:incident_id>/transition/", wrap(self.transition_view), name="incidents_incident_transition"),
             path("<int:incident_id>/post-update/", wrap(self.post_update_view), name="incidents_incident_post_update"),
+            path("<int:incident_id>/publish/", wrap(self.publish_view), name="incidents_incident_publish"),
             path(
                 "<int:incident_id>/link-criteria/",
                 wrap(self.link_criteria_view),
@@ -318,8 +364,8 @@ class IncidentAdmin(admin.ModelAdmin):
             messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
 
     @staticmethod
-    def _require_manager(request: HttpRequest) -> None:
-        if not request.user.has_perm("incidents.manage_incident"):
+    def _require(request: HttpRequest, permission: str = MANAGE_PERMISSION) -> None:
+        if not request.user.has_perm(permission):
             raise PermissionDenied
 
     @staticmethod
@@ -342,7 +388,7 @@ class IncidentAdmin(admin.ModelAdmin):
         return self._back(incident_id)
 
     def post_update_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
-        self._require_manager(request)
+        self._require(request)
         form = UpdateForm(request.POST or None)
         if request.method != "POST" or not form.is_valid():
             self._form_errors(request, form)
@@ -358,8 +404,18 @@ class IncidentAdmin(admin.ModelAdmin):
         )
         return self._back(incident_id, "#timeline")
 
+    def publish_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
+        self._require(request)
+        if request.method == "POST":
+            self._run(
+                request,
+                lambda: incident_publish(incident_id=self._incident(incident_id).pk, actor=request.user),
+                _("Published: the portal shows the incident and its customers are told."),
+            )
+        return self._back(incident_id)
+
     def link_criteria_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
-        self._require_manager(request)
+        self._require(request, LINK_PERMISSION)
         incident = self._incident(incident_id)
         form = LinkCriteriaForm(request.POST or None)
         if request.method != "POST" or not form.is_valid():
@@ -399,7 +455,7 @@ class IncidentAdmin(admin.ModelAdmin):
         return self._back(incident_id, "#affected-orders")
 
     def link_list_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
-        self._require_manager(request)
+        self._require(request, LINK_PERMISSION)
         incident = self._incident(incident_id)
         form = TrackingListForm(request.POST or None, request.FILES or None)
         if request.method != "POST" or not form.is_valid():
@@ -438,7 +494,7 @@ class IncidentAdmin(admin.ModelAdmin):
         return self._back(incident_id, "#affected-orders")
 
     def shift_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
-        self._require_manager(request)
+        self._require(request)
         form = ShiftForm(request.POST or None)
         if request.method != "POST" or not form.is_valid():
             self._form_errors(request, form)
@@ -457,19 +513,22 @@ class IncidentAdmin(admin.ModelAdmin):
         return self._back(incident_id, "#affected-orders")
 
     def unlink_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
-        self._require_manager(request)
+        self._require(request)
         if request.method == "POST":
-            numbers = linking.parse_tracking_list(request.POST.get("tracking_numbers", ""))
+            text = request.POST.get("tracking_numbers", "")
             self._run(
                 request,
                 lambda: linking.incident_unlink_orders(
-                    incident=self._incident(incident_id), actor=request.user, tracking_numbers=numbers or None
+                    incident=self._incident(incident_id),
+                    actor=request.user,
+                    tracking_numbers=linking.parse_tracking_list(text) or None,
                 ),
                 _("Orders unlinked."),
             )
         return self._back(incident_id, "#affected-orders")
 
     def compensate_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
+        self._require(request, COMPENSATE_PERMISSION)
         if request.method == "POST":
             self._run(
                 request,

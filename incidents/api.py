@@ -34,6 +34,10 @@ from incidents.services import incident_declare, incident_post_update, incident_
 
 VIEW = ["incidents.view_incident"]
 MANAGE = ["incidents.view_incident", "incidents.manage_incident"]
+LINK = ["incidents.view_incident", "incidents.link_orders"]
+# Whoever may declare may ask to move an incident; the transition itself lets a client
+# system move only the internal incident it opened (IncidentTransitionApi → the model).
+TRANSITION = ["incidents.view_incident", "incidents.add_incident"]
 
 
 def _incident(incident_id: int) -> Incident:
@@ -48,7 +52,11 @@ def _estimate(data: dict[str, Any]) -> linking.Estimate:
 
 
 class IncidentListApi(generics.ListAPIView):
-    """List incidents (newest first) or declare one."""
+    """List incidents (newest first) or declare one.
+
+    ``publish`` defaults to true for staff who command incidents; a client system's
+    incident is always internal until a person publishes it (``publish: true`` is a 403).
+    """
 
     permission_classes = [RequiredPermissions]
     required_permissions = {"GET": VIEW, "POST": ["incidents.add_incident"]}
@@ -105,7 +113,7 @@ class IncidentUpdatesApi(generics.ListAPIView):
 
 class IncidentTransitionApi(APIView):
     permission_classes = [RequiredPermissions]
-    required_permissions = {"POST": MANAGE}
+    required_permissions = {"POST": TRANSITION}
 
     @extend_schema(
         request=TransitionSerializer,
@@ -136,10 +144,13 @@ class AffectedOrderListApi(generics.ListAPIView):
 
 
 class LinkByCriteriaApi(APIView):
-    """Preview or link the orders matching criteria. Large sets run as a job (202)."""
+    """Preview or link the orders matching criteria. Large sets run as a job (202).
+
+    A client system's link matching more than INTEGRATION_LINK_MAX_PERCENT of all parcels is refused (403).
+    """
 
     permission_classes = [RequiredPermissions]
-    required_permissions = {"POST": MANAGE}
+    required_permissions = {"POST": LINK}
 
     @extend_schema(request=LinkCriteriaSerializer, responses={200: LinkResultSerializer, 202: LinkJobSerializer})
     def post(self, request: Request, incident_id: int) -> Response:
@@ -168,7 +179,7 @@ class LinkByTrackingNumbersApi(APIView):
     """Link a list of tracking numbers; a list with unknown or malformed numbers links nothing (400 with the report)."""
 
     permission_classes = [RequiredPermissions]
-    required_permissions = {"POST": MANAGE}
+    required_permissions = {"POST": LINK}
 
     @extend_schema(
         request=LinkTrackingNumbersSerializer,

@@ -9,7 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from incidents.linking import MAX_TRACKING_LIST, Estimate, LinkCriteria, parse_tracking_list
+from incidents.linking import MAX_TRACKING_LIST, Estimate, LinkCriteria, TrackingListError, parse_tracking_list
 from incidents.models import AffectedReason, Visibility
 from orders.models import Order, ParcelStatus
 
@@ -130,7 +130,10 @@ class TrackingListForm(EstimateForm):
                 text += "\n" + upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:
                 raise ValidationError(_("The file is not UTF-8 text; save it as CSV (UTF-8).")) from None
-        numbers = parse_tracking_list(text)
+        try:
+            numbers = parse_tracking_list(text)
+        except TrackingListError as error:
+            raise ValidationError(str(error)) from None
         if not numbers:
             raise ValidationError(_("Paste tracking numbers or choose a CSV file."))
         if len(numbers) > MAX_TRACKING_LIST:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -24,14 +25,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.bulk import insert_from_select
-from incidents.models import AffectedOrder, AffectedReason, Incident, LinkJob, LinkJobState, UpdateKind, Visibility
+from incidents.messaging import incident_affected_customers_notify
+from incidents.models import (
+    LINK_PERMISSION,
+    MANAGE_PERMISSION,
+    AffectedOrder,
+    AffectedReason,
+    Incident,
+    LinkJob,
+    LinkJobState,
+    UpdateKind,
+    Visibility,
+)
 from incidents.services import IncidentError, _timeline
-from notifications.services import incident_affected_customers_notify
 from orders.models import Order
 
 logger = logging.getLogger(__name__)
 
-MANAGE_PERMISSION = "incidents.manage_incident"
 # Above this many matching parcels a link runs as a Celery job with progress.
 SYNCHRONOUS_LINK_LIMIT = 20_000
 # Order ids per statement of a link job: one statement touches at most this many
@@ -127,11 +137,29 @@ def incident_link_preview(*, incident: Incident, criteria: LinkCriteria) -> Link
     )
 
 
-def _check(actor: AbstractBaseUser, incident: Incident) -> None:
-    if not actor.has_perm(MANAGE_PERMISSION):
+def _check(actor: AbstractBaseUser, incident: Incident, permission: str = MANAGE_PERMISSION) -> None:
+    if not actor.has_perm(permission):
         raise PermissionDenied(_("You may not change an incident's affected orders."))
     if not incident.is_open and incident.status != "resolved":
         raise IncidentError(_("The incident is closed; its affected orders are final."))
+
+
+def _check_share(actor: AbstractBaseUser, orders: QuerySet[Order]) -> None:
+    """A client system links within limits: a criteria link matching more than
+    ``INTEGRATION_LINK_MAX_PERCENT`` of all parcels needs a person (a wrong filter
+    from a script would tie the whole network to one incident)."""
+    if actor.has_perm(MANAGE_PERMISSION):
+        return
+    limit = Order.objects.count() * settings.INTEGRATION_LINK_MAX_PERCENT / 100
+    matching = orders.count()
+    if matching > limit:
+        raise PermissionDenied(
+            _(
+                "These criteria match %(matching)d parcels, more than %(percent)d%% of all parcels: "
+                "a person must link them from the incident page."
+            )
+            % {"matching": matching, "percent": settings.INTEGRATION_LINK_MAX_PERCENT}
+        )
 
 
 def _link(
@@ -153,7 +181,8 @@ def _link(
 
 
 def _notify(incident: Incident, notify: bool) -> None:
-    if notify and incident.is_open:
+    # An internal incident tells nobody; publishing it tells its customers.
+    if notify and incident.is_open and incident.is_published:
         incident_affected_customers_notify(incident=incident)
 
 
@@ -170,7 +199,8 @@ def incident_link_orders(
 
     Atomic with its timeline row. For large sets use ``link_job_start``.
     """
-    _check(actor, incident)
+    _check(actor, incident, LINK_PERMISSION)
+    _check_share(actor, orders_matching(criteria))
     with transaction.atomic():
         linked = _link(orders_matching(criteria), incident=incident, reason=reason, estimate=estimate, actor=actor)
         _record(incident, actor, linked, _("by criteria"), _("by criteria"))
@@ -214,11 +244,21 @@ class ListReport:
         return len(self.to_link)
 
 
+class TrackingListError(IncidentError):
+    pass
+
+
 def parse_tracking_list(text: str) -> list[str]:
     """Tracking numbers from pasted text or a CSV file: one per line, first column,
-    an optional header row naming ``tracking_number``."""
+    an optional header row naming ``tracking_number``. A field beyond the csv
+    module's limit (128 KiB) is ``TrackingListError``, not a crash."""
     rows = csv.reader(io.StringIO(text.replace("\t", ",")))
-    values = [row[0].strip() if row else "" for row in rows]
+    try:
+        values = [row[0].strip() if row else "" for row in rows]
+    except csv.Error as error:
+        raise TrackingListError(
+            _("The list could not be read (line %(line)d: %(error)s).") % {"line": rows.line_num, "error": error}
+        ) from None
     if values and values[0].lower().replace(" ", "_") in {"tracking_number", "运单号"}:
         values = values[1:]
     return [value.upper() for value in values if value]
@@ -266,7 +306,7 @@ def incident_link_tracking_numbers(
     """Check the list, then link it atomically — or, if any line is malformed or
     unknown, link nothing and return the report. Duplicates and parcels already
     linked are reported and skipped."""
-    _check(actor, incident)
+    _check(actor, incident, LINK_PERMISSION)
     report = tracking_list_check(incident=incident, tracking_numbers=tracking_numbers)
     if not report.ok:
         return report
@@ -343,8 +383,9 @@ def link_job_start(
     """Record a link job and queue it after commit; the admin polls its progress."""
     from incidents.tasks import run_link_job
 
-    _check(actor, incident)
+    _check(actor, incident, LINK_PERMISSION)
     orders = orders_matching(criteria)
+    _check_share(actor, orders)
     job = LinkJob.objects.create(
         incident=incident,
         criteria={

@@ -3,12 +3,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from components.models import Bilingual, ComponentStatus, ServiceComponent
 from orders.models import Order
+
+# A target is at least a minute and at most a year: a negative one is due before the
+# incident is reported, and one of millions of days overflows the date it falls due.
+MIN_TARGET = timedelta(minutes=1)
+MAX_TARGET = timedelta(days=365)
+TARGET_VALIDATORS = [MinValueValidator(MIN_TARGET), MaxValueValidator(MAX_TARGET)]
 
 
 class IncidentCategory(Bilingual, models.Model):
@@ -18,10 +25,18 @@ class IncidentCategory(Bilingual, models.Model):
     name_zh = models.CharField(_("name (Chinese)"), max_length=80)
     name_en = models.CharField(_("name (English)"), max_length=80)
     response_target = models.DurationField(
-        _("first response target"), null=True, blank=True, help_text=_("Empty: set per incident.")
+        _("first response target"),
+        null=True,
+        blank=True,
+        validators=TARGET_VALIDATORS,
+        help_text=_("Empty: set per incident."),
     )
     recovery_target = models.DurationField(
-        _("recovery target"), null=True, blank=True, help_text=_("Empty: set per incident.")
+        _("recovery target"),
+        null=True,
+        blank=True,
+        validators=TARGET_VALIDATORS,
+        help_text=_("Empty: set per incident."),
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
@@ -61,10 +76,23 @@ OPEN_STATUSES = [
 # Staff who command incidents; closing and reopening need a supervisor.
 MANAGE_PERMISSION = "incidents.manage_incident"
 CLOSE_PERMISSION = "incidents.close_incident"
+DECLARE_PERMISSION = "incidents.add_incident"
+# Tie parcels to an incident: people who command it, and the order system and monitoring.
+LINK_PERMISSION = "incidents.link_orders"
 
 
 def can_manage(instance: Incident, user: object) -> bool:
-    return bool(user and user.has_perm(MANAGE_PERMISSION))  # type: ignore[attr-defined]
+    """Staff who command incidents; a client system only the internal incident it opened itself
+    (monitoring resolving its own alert), which reaches no customer and no public page."""
+    if not user:
+        return False
+    if user.has_perm(MANAGE_PERMISSION):  # type: ignore[attr-defined]
+        return True
+    return (
+        instance.published_at is None
+        and instance.created_by_id == getattr(user, "pk", None)
+        and user.has_perm(DECLARE_PERMISSION)  # type: ignore[attr-defined]
+    )
 
 
 def can_close(instance: Incident, user: object) -> bool:
@@ -73,6 +101,12 @@ def can_close(instance: Incident, user: object) -> bool:
 
 def has_review(instance: Incident) -> bool:
     return all(getattr(instance, field).strip() for field in ("root_cause", "measures_taken", "improvements"))
+
+
+class IncidentQuerySet(models.QuerySet):
+    def published(self) -> IncidentQuerySet:
+        """What the public may see: internal incidents are left out."""
+        return self.filter(published_at__isnull=False)
 
 
 class Incident(FSMModelMixin, Bilingual, models.Model):
@@ -102,6 +136,9 @@ class Incident(FSMModelMixin, Bilingual, models.Model):
         verbose_name=_("affected components"),
     )
     estimated_recovery_at = models.DateTimeField(_("public estimated recovery"), null=True, blank=True)
+    # Empty while the incident is internal: no portal page, status page or JSON shows it,
+    # and no customer hears of it, until someone who commands incidents publishes it.
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
     status = FSMField(_("status"), default=IncidentStatus.REPORTED, choices=IncidentStatus.choices, protected=True)
 
     impact_started_at = models.DateTimeField(_("impact started"))
@@ -111,8 +148,10 @@ class Incident(FSMModelMixin, Bilingual, models.Model):
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
-    response_target = models.DurationField(_("first response target"), null=True, blank=True)
-    recovery_target = models.DurationField(_("recovery target"), null=True, blank=True)
+    response_target = models.DurationField(
+        _("first response target"), null=True, blank=True, validators=TARGET_VALIDATORS
+    )
+    recovery_target = models.DurationField(_("recovery target"), null=True, blank=True, validators=TARGET_VALIDATORS)
     response_due_at = models.DateTimeField(_("response due"), null=True, blank=True)
     recovery_due_at = models.DateTimeField(_("recovery due"), null=True, blank=True)
     response_met = models.BooleanField(_("response target met"), null=True, blank=True)
@@ -128,6 +167,8 @@ class Incident(FSMModelMixin, Bilingual, models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    objects = IncidentQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("incident")
         verbose_name_plural = _("incidents")
@@ -135,6 +176,7 @@ class Incident(FSMModelMixin, Bilingual, models.Model):
         permissions = [
             ("manage_incident", _("Can command incidents: transitions, updates, affected orders")),
             ("close_incident", _("Can close and reopen incidents")),
+            ("link_orders", _("Can link affected orders to incidents")),
         ]
         indexes = [models.Index(fields=["status", "reported_at"], name="incident_status_reported")]
 
@@ -148,6 +190,10 @@ class Incident(FSMModelMixin, Bilingual, models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
 
     # --- lifecycle: services call these, then write the timeline row -------------
     @transition(field=status, source=IncidentStatus.REPORTED, target=IncidentStatus.ACKNOWLEDGED, permission=can_manage)
@@ -230,6 +276,7 @@ class UpdateKind(models.TextChoices):
     ESTIMATE = "estimate", _("Estimate changed")
     TARGET = "target", _("Target alert")
     ORDERS = "orders", _("Affected orders")
+    PUBLISHED = "published", _("Published")
 
 
 class IncidentUpdate(models.Model):
@@ -252,6 +299,9 @@ class IncidentUpdate(models.Model):
     notify_email = models.BooleanField(_("by email"), default=False)
     # When its customer messages were written; empty while a large fan-out waits for a worker.
     fanned_out_at = models.DateTimeField(_("messages written"), null=True, blank=True, editable=False)
+    subscribers_notified_at = models.DateTimeField(
+        _("status subscribers' notices written"), null=True, blank=True, editable=False
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -9,8 +9,13 @@ from incidents.models import OPEN_STATUSES, AffectedOrder, Incident, IncidentCom
 
 
 def open_impacts_by_component(*, component_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Impacts of open, published incidents: an internal incident does not move a public component."""
     impacts: dict[int, list[str]] = defaultdict(list)
-    rows = IncidentComponent.objects.filter(component_id__in=list(component_ids), incident__status__in=OPEN_STATUSES)
+    rows = IncidentComponent.objects.filter(
+        component_id__in=list(component_ids),
+        incident__status__in=OPEN_STATUSES,
+        incident__published_at__isnull=False,
+    )
     for component_id, impact in rows.values_list("component_id", "impact"):
         impacts[component_id].append(impact)
     return impacts

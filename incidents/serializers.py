@@ -9,6 +9,8 @@ from components.models import ComponentStatus, Maintenance, ServiceComponent
 from core.api import TextSlugRelatedField
 from incidents.linking import MAX_TRACKING_LIST
 from incidents.models import (
+    MAX_TARGET,
+    MIN_TARGET,
     AffectedOrder,
     AffectedReason,
     Incident,
@@ -72,6 +74,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "commander",
             "components",
             "estimated_recovery_at",
+            "published_at",
             "impact_started_at",
             "reported_at",
             "acknowledged_at",
@@ -113,10 +116,21 @@ class IncidentDeclareSerializer(serializers.Serializer):
     )
     impact_started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     estimated_recovery_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    response_target = serializers.DurationField(required=False, allow_null=True, default=None)
-    recovery_target = serializers.DurationField(required=False, allow_null=True, default=None)
+    response_target = serializers.DurationField(
+        required=False, allow_null=True, default=None, min_value=MIN_TARGET, max_value=MAX_TARGET
+    )
+    recovery_target = serializers.DurationField(
+        required=False, allow_null=True, default=None, min_value=MIN_TARGET, max_value=MAX_TARGET
+    )
     components = ComponentImpactSerializer(many=True, required=False, default=list)
     notify_customers = serializers.BooleanField(default=True)
+    publish = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="False keeps the incident internal. Default: public for staff who command incidents, "
+        "internal for client systems.",
+    )
 
 
 class IncidentUpdateCreateSerializer(serializers.Serializer):

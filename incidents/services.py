@@ -1,7 +1,8 @@
 """Writes for incidents: declare, move through the lifecycle, post updates.
 
-Every service writes its timeline row in the same transaction as the change and
-announces public rows through ``incidents.hooks`` once the transaction commits.
+Every service writes its timeline row in the same transaction as the change; a
+public row is announced (customers, status-page subscribers) through
+``incidents.messaging``, whose work is queued once the transaction commits.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from django_fsm import can_proceed
 
 from components.services import component_statuses_recompute
 from core.errors import ConflictError, DomainError
-from incidents.hooks import announce_public_update
 from incidents.markdown import render_markdown
+from incidents.messaging import incident_affected_customers_notify, update_announce_on_commit
 from incidents.models import (
+    DECLARE_PERMISSION,
+    MANAGE_PERMISSION,
     Incident,
     IncidentCategory,
     IncidentComponent,
@@ -31,11 +34,9 @@ from incidents.models import (
     UpdateKind,
     Visibility,
 )
-from notifications.services import incident_update_fan_out_or_defer
 
 logger = logging.getLogger(__name__)
 
-DECLARE_PERMISSION = "incidents.add_incident"
 TRANSITIONS = ("acknowledge", "investigate", "identify", "monitor", "resolve", "close", "reopen")
 # What the public sees by default; staff can override per transition.
 PUBLIC_BY_DEFAULT = {"investigate", "identify", "monitor", "resolve", "reopen"}
@@ -62,7 +63,8 @@ def _timeline(
     sms: bool | None = None,
     email: bool | None = None,
 ) -> IncidentUpdate:
-    public = visibility == Visibility.PUBLIC
+    # An internal incident's timeline is internal, whatever the row asked for.
+    public = visibility == Visibility.PUBLIC and incident.is_published
     notify = notify_customers and public
     # SMS costs money and interrupts: by default only for the news that changes a
     # customer's plans. Email goes with every public update. Staff may override.
@@ -72,7 +74,7 @@ def _timeline(
     update = IncidentUpdate.objects.create(
         incident=incident,
         kind=kind,
-        visibility=visibility,
+        visibility=Visibility.PUBLIC if public else Visibility.INTERNAL,
         status=incident.status,
         from_status=from_status,
         body_zh=body_zh,
@@ -85,9 +87,7 @@ def _timeline(
         author=author,
     )
     if public:
-        if update.notify_sms or update.notify_email:
-            incident_update_fan_out_or_defer(update=update)
-        announce_public_update(update.pk)
+        update_announce_on_commit(update=update)
     return update
 
 
@@ -108,14 +108,22 @@ def incident_declare(
     recovery_target: timedelta | None = None,
     component_impacts: Mapping[int, str] | None = None,
     notify_customers: bool = True,
+    publish: bool | None = None,
 ) -> Incident:
-    """Open an incident with its targets, components and a public "declared" row.
+    """Open an incident with its targets, components and a "declared" row.
 
-    Targets default to the category's and fall due counted from the report;
-    atomic: the incident, its components' statuses and the timeline row commit together.
+    Published at once (a public row, the status page) unless ``publish`` is false;
+    a client system without the command permission (monitoring, the order system)
+    always opens it internal, for a person to publish. Targets default to the
+    category's and fall due counted from the report; atomic: the incident, its
+    components' statuses and the timeline row commit together.
     """
     if not actor.has_perm(DECLARE_PERMISSION):
         raise PermissionDenied(_("You may not declare incidents."))
+    may_publish = actor.has_perm(MANAGE_PERMISSION)
+    if publish and not may_publish:
+        raise PermissionDenied(_("Incidents you open stay internal until a person publishes them."))
+    publish = may_publish if publish is None else publish
     now = timezone.now()
     response_target = response_target if response_target is not None else category.response_target
     recovery_target = recovery_target if recovery_target is not None else category.recovery_target
@@ -132,6 +140,7 @@ def incident_declare(
             impact_started_at=impact_started_at or now,
             reported_at=now,
             estimated_recovery_at=estimated_recovery_at,
+            published_at=now if publish else None,
             response_target=response_target,
             recovery_target=recovery_target,
             response_due_at=now + response_target if response_target is not None else None,
@@ -149,7 +158,43 @@ def incident_declare(
             body_en=summary_en or title_en,
             notify_customers=notify_customers,
         )
-    logger.info("incident declared", extra={"incident": incident.pk, "category": category.code, "severity": severity})
+    logger.info(
+        "incident declared",
+        extra={"incident": incident.pk, "category": category.code, "severity": severity, "published": publish},
+    )
+    return incident
+
+
+def incident_publish(*, incident_id: int, actor: AbstractBaseUser) -> Incident:
+    """Make an internal incident public: the portal, the status page and its JSON show it
+    from now on, its components take its impact, and the customers of its affected
+    parcels are told, once each (as when parcels are linked to a public incident).
+
+    Atomic; a second publish is refused with a conflict.
+    """
+    if not actor.has_perm(MANAGE_PERMISSION):
+        raise PermissionDenied(_("You may not publish incidents."))
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        if incident.is_published:
+            raise IncidentConflict(_("The incident is public already."))
+        incident.published_at = timezone.now()
+        incident.save(update_fields=["published_at", "updated_at"])
+        component_statuses_recompute(
+            component_ids=incident.component_impacts.values_list("component_id", flat=True),
+            reason=f"{incident.reference} published",
+        )
+        _timeline(
+            incident=incident,
+            kind=UpdateKind.PUBLISHED,
+            visibility=Visibility.PUBLIC,
+            author=actor,
+            body_zh=incident.summary_zh or incident.title_zh,
+            body_en=incident.summary_en or incident.title_en,
+        )
+        if incident.is_open:
+            incident_affected_customers_notify(incident=incident)
+    logger.info("incident published", extra={"incident": incident.pk})
     return incident
 
 
@@ -165,7 +210,7 @@ def _set_component_impacts(incident: Incident, impacts: Mapping[int, str]) -> No
 
 def incident_set_components(*, incident_id: int, actor: AbstractBaseUser, impacts: Mapping[int, str]) -> None:
     """Replace the incident's affected components and their impact; statuses follow at once."""
-    if not actor.has_perm("incidents.manage_incident"):
+    if not actor.has_perm(MANAGE_PERMISSION):
         raise PermissionDenied(_("You may not command incidents."))
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident_id)
@@ -283,9 +328,10 @@ def incident_post_update(
     """Add a timeline entry; with ``estimated_recovery_at`` it also moves the public estimate.
 
     Public entries notify customers by default (an estimate change always
-    counts as one); internal entries never do.
+    counts as one); internal entries never do. A public entry on an internal
+    incident is refused: publish the incident first.
     """
-    if not actor.has_perm("incidents.manage_incident"):
+    if not actor.has_perm(MANAGE_PERMISSION):
         raise PermissionDenied(_("You may not command incidents."))
     if not body_zh.strip():
         raise IncidentError(_("Write the update in Chinese at least."))
@@ -293,6 +339,8 @@ def incident_post_update(
         incident = Incident.objects.select_for_update().get(pk=incident_id)
         if incident.status == IncidentStatus.CLOSED:
             raise IncidentError(_("The incident is closed; declare a new incident for new trouble."))
+        if visibility == Visibility.PUBLIC and not incident.is_published:
+            raise IncidentError(_("The incident is internal: publish it before posting public updates."))
         kind = UpdateKind.UPDATE
         if estimated_recovery_at is not _UNSET and estimated_recovery_at != incident.estimated_recovery_at:
             incident.estimated_recovery_at = estimated_recovery_at

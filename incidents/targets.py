@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 from core.roles import SUPERVISOR
 from incidents.models import OPEN_STATUSES, AlertKind, Incident, Target, TargetAlert, UpdateKind, Visibility
 from incidents.services import _timeline
+from notifications.outbox import EventKey, staff_alert
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +55,6 @@ def incident_targets_check(*, now: datetime | None = None) -> list[TargetAlert]:
 
 
 def _raise_once(incident: Incident, target: str, kind: str, due_at: datetime) -> TargetAlert | None:
-    from incidents.tasks import send_target_alert
-
     try:
         with transaction.atomic():
             alert = TargetAlert.objects.create(incident=incident, target=target, kind=kind, due_at=due_at)
@@ -73,29 +72,28 @@ def _raise_once(incident: Incident, target: str, kind: str, due_at: datetime) ->
                 body_zh=f"{label_zh}(到期 {timezone.localtime(due_at):%Y-%m-%d %H:%M})",
                 body_en=f"{label} (due {timezone.localtime(due_at):%Y-%m-%d %H:%M})",
             )
-            transaction.on_commit(lambda: send_target_alert.delay(alert.pk))
+            _alert_staff(alert)
     except IntegrityError:
         return None  # raised already, by an earlier run or a second beat
     logger.warning("incident target alert", extra={"incident": incident.pk, "target": target, "kind": kind})
     return alert
 
 
-def target_alert_recipients(incident: Incident) -> list[str]:
-    supervisors = get_user_model().objects.filter(groups__name=SUPERVISOR, is_active=True).exclude(email="")
-    emails = set(supervisors.values_list("email", flat=True))
-    if incident.commander and incident.commander.email:
-        emails.add(incident.commander.email)
-    return sorted(emails)
+def target_alert_recipients(incident: Incident) -> list[AbstractBaseUser]:
+    """The commander and the supervisors."""
+    recipients = {
+        user.pk: user
+        for user in get_user_model().objects.filter(groups__name=SUPERVISOR, is_active=True).exclude(email="")
+    }
+    if incident.commander and incident.commander.email and incident.commander.is_active:
+        recipients[incident.commander.pk] = incident.commander
+    return [recipients[pk] for pk in sorted(recipients)]
 
 
-def target_alert_send(*, alert_id: int) -> int:
-    """Email the commander and supervisors about one alert; returns how many were addressed."""
-    alert = TargetAlert.objects.select_related("incident__commander").get(pk=alert_id)
+def _alert_staff(alert: TargetAlert) -> int:
+    """Email the commander and supervisors about one alert, through the outbox (in the
+    alert's transaction: retried until sent, visible in the admin); returns how many."""
     incident = alert.incident
-    recipients = target_alert_recipients(incident)
-    if not recipients:
-        logger.warning("target alert has nobody to tell", extra={"alert": alert.pk})
-        return 0
     with translation.override("zh-hans"):
         subject = (
             f"[{incident.reference}] {alert.get_target_display()}:{alert.get_kind_display()} — {incident.title_zh}"
@@ -105,5 +103,9 @@ def target_alert_send(*, alert_id: int) -> int:
         f"Target: {alert.target}, {alert.kind}; due {timezone.localtime(alert.due_at):%Y-%m-%d %H:%M}\n"
         f"Status: {incident.status}\n{settings.PUBLIC_BASE_URL}/admin/incidents/incident/{incident.pk}/change/\n"
     )
-    send_mail(subject, body, None, recipients)
-    return len(recipients)
+    return staff_alert(
+        users=target_alert_recipients(incident),
+        event_key=EventKey.staff("target-alert", str(alert.pk)),
+        subject=subject,
+        body=body,
+    )

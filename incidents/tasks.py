@@ -11,12 +11,20 @@ def check_incident_targets() -> int:
     return len(incident_targets_check())
 
 
-@shared_task(bind=True, ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_target_alert(self, alert_id: int) -> None:  # type: ignore[no-untyped-def]
-    """Email one alert; retried with backoff when the mail server is unreachable."""
-    from incidents.targets import target_alert_send
+@shared_task(ignore_result=True)
+def announce_update(update_id: int) -> dict[str, int]:
+    """Tell customers and status-page subscribers of a committed public row. Idempotent."""
+    from incidents.messaging import update_announce
 
-    target_alert_send(alert_id=alert_id)
+    return update_announce(update_id=update_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_announcements() -> int:
+    """Beat, every minute: queue again the announcements whose task was lost."""
+    from incidents.messaging import incident_announcements_sweep
+
+    return incident_announcements_sweep()
 
 
 @shared_task(ignore_result=True, acks_late=True)

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from notifications.models import Channel, Notification, NotificationTemplate, StatusSubscription
+from notifications.models import Channel, EventType, Notification, NotificationTemplate, StatusSubscription
 from notifications.rendering import PLACEHOLDERS, render, sms_size, template_placeholders
 from notifications.selectors import delivery_figures
 from notifications.services import notifications_retry_failed
@@ -78,6 +78,7 @@ class NotificationAdmin(admin.ModelAdmin):
         "id",
         "customer",
         "subscription",
+        "staff_user",
         "channel",
         "event_type",
         "status",
@@ -88,9 +89,11 @@ class NotificationAdmin(admin.ModelAdmin):
         "last_error",
     ]
     list_filter = ["status", "channel", "event_type", ("incident", IncidentFilter), "uncertain"]
-    list_select_related = ["customer", "subscription"]
+    list_select_related = ["customer", "subscription", "staff_user"]
     search_fields = ["=customer__external_id", "=recipient", "=provider_message_id", "=event_key"]
-    readonly_fields = [field.name for field in Notification._meta.fields]
+    # The body is shown through ``text``: a sign-up confirmation's code and link are never shown.
+    readonly_fields = [field.name for field in Notification._meta.fields if field.name != "body"] + ["text"]
+    fields = readonly_fields
     actions = ["retry_failed"]
     show_full_result_count = False
     list_per_page = 100
@@ -101,6 +104,21 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # the outbox is the record of what customers were told
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
+        queryset = super().get_queryset(request)
+        # Status-page subscribers' addresses are for supervisors only (who may see the
+        # subscriptions); everyone else does not see their messages at all, so a search
+        # by address cannot tell them who subscribed either.
+        if not request.user.has_perm("notifications.view_statussubscription"):
+            queryset = queryset.filter(subscription__isnull=True)
+        return queryset
+
+    @admin.display(description=_("text"))
+    def text(self, notification: Notification) -> str:
+        if notification.event_type == EventType.STATUS_CONFIRM:
+            return str(_("Not shown: it holds a sign-up code or confirmation link only its recipient may use."))
+        return notification.body
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         incident_id = request.GET.get("incident__id__exact")

@@ -7,18 +7,18 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        from incidents.hooks import public_update_committed
-        from notifications.hooks import queue_incident_update
-        from notifications.subscriptions import notify_status_subscribers
+        from anymail.signals import tracking
 
-        public_update_committed.connect(queue_incident_update, dispatch_uid="notifications.queue_incident_update")
-        public_update_committed.connect(notify_status_subscribers, dispatch_uid="notifications.status_subscribers")
+        tracking.connect(_email_tracking, dispatch_uid="notifications.email_tracking")
 
-        from django.db.models.signals import post_save
 
-        from components.models import Maintenance
-        from notifications.subscriptions import notify_maintenance_subscribers
+def _email_tracking(*, event: object, esp_name: str = "", **_: object) -> None:
+    """Anymail's tracking webhook, normalised across providers: a receipt, a bounce, a complaint."""
+    from notifications.receipts import email_tracking_apply
 
-        post_save.connect(
-            notify_maintenance_subscribers, sender=Maintenance, dispatch_uid="notifications.maintenance_subscribers"
-        )
+    email_tracking_apply(
+        event_type=str(getattr(event, "event_type", "") or ""),
+        message_id=str(getattr(event, "message_id", "") or ""),
+        recipient=str(getattr(event, "recipient", "") or ""),
+        reject_reason=str(getattr(event, "reject_reason", "") or ""),
+    )

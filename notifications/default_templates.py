@@ -39,21 +39,23 @@ DEFAULT_TEMPLATES: dict[tuple[str, str, str], tuple[str, str]] = {
         "Update: {incident_title}",
         'Dear {customer_name},\n\nAn update on "{incident_title}":\n\n{update_text}\n\nYour parcel: {tracking_number}\nNew delivery estimate: {new_estimate}\n\nDetails: {link}',
     ),
+    # What changed leads: the incident's new expected recovery and the update itself
+    # (the parcel's own estimate may not have moved).
     ("incident_estimate", SMS, ZH): (
         "",
-        "【快递服务】您的包裹{tracking_number}新的预计送达时间:{new_estimate}。原因:{incident_title}。详情:{link} 回复TD退订",
+        "【快递服务】“{incident_title}”预计恢复时间更新为{estimated_recovery}。{update_text} 您的包裹{tracking_number}预计{new_estimate}送达。详情:{link} 回复TD退订",
     ),
     ("incident_estimate", SMS, EN): (
         "",
-        "Parcel service: new estimate for {tracking_number}: {new_estimate} ({incident_title}). {link} Reply STOP to opt out",
+        'Parcel service: "{incident_title}" is now expected to recover {estimated_recovery}. {update_text} {tracking_number}: expected {new_estimate}. {link} Reply STOP to opt out',
     ),
     ("incident_estimate", EMAIL, ZH): (
         "新的预计送达时间:{tracking_number}",
-        "{customer_name},您好:\n\n因“{incident_title}”,您的包裹{tracking_number}新的预计送达时间为{new_estimate}。\n\n{update_text}\n\n查看详情:{link}",
+        "{customer_name},您好:\n\n因“{incident_title}”,您的包裹{tracking_number}新的预计送达时间为{new_estimate}。\n预计恢复时间:{estimated_recovery}\n\n{update_text}\n\n查看详情:{link}",
     ),
     ("incident_estimate", EMAIL, EN): (
         "New delivery estimate for {tracking_number}",
-        'Dear {customer_name},\n\nBecause of "{incident_title}", your parcel {tracking_number} is now expected {new_estimate}.\n\n{update_text}\n\nDetails: {link}',
+        'Dear {customer_name},\n\nBecause of "{incident_title}", your parcel {tracking_number} is now expected {new_estimate}.\nExpected recovery: {estimated_recovery}\n\n{update_text}\n\nDetails: {link}',
     ),
     ("incident_resolved", SMS, ZH): (
         "",

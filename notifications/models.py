@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +22,7 @@ class EventType(models.TextChoices):
     COMPENSATION_ISSUED = "compensation_issued", _("Coupon issued")
     STATUS_CONFIRM = "status_confirm", _("Status notices: confirm sign-up")
     STATUS_NOTICE = "status_notice", _("Status notice")
+    STAFF_ALERT = "staff_alert", _("Staff alert")
 
 
 class Status(models.TextChoices):
@@ -37,11 +39,11 @@ FINAL_STATUSES = [Status.DELIVERED, Status.FAILED, Status.UNDELIVERED, Status.SU
 
 
 class Notification(models.Model):
-    """One message to one customer (or one status-page subscriber) on one channel
-    for one event: the outbox row.
+    """One message to one recipient on one channel for one event: the outbox row.
 
-    The unique constraints on (event key, customer, channel) and (event key,
-    subscription, channel) are what make a second message for the same event
+    The recipient is a customer, a status-page subscriber or a member of staff
+    (alerts), exactly one of them. The unique constraints on (event key,
+    recipient, channel) are what make a second message for the same event
     impossible, whoever tries.
     """
 
@@ -55,6 +57,14 @@ class Notification(models.Model):
         on_delete=models.CASCADE,
         related_name="notifications",
         verbose_name=_("status subscription"),
+        null=True,
+        blank=True,
+    )
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="staff_notifications",
+        verbose_name=_("staff member"),
         null=True,
         blank=True,
     )
@@ -98,10 +108,12 @@ class Notification(models.Model):
             models.UniqueConstraint(
                 fields=["event_key", "subscription", "channel"], name="notification_once_per_subscriber"
             ),
+            models.UniqueConstraint(fields=["event_key", "staff_user", "channel"], name="notification_once_per_staff"),
             models.CheckConstraint(
-                condition=models.Q(customer__isnull=False, subscription__isnull=True)
-                | models.Q(customer__isnull=True, subscription__isnull=False),
-                name="notification_customer_or_subscriber",
+                condition=models.Q(customer__isnull=False, subscription__isnull=True, staff_user__isnull=True)
+                | models.Q(customer__isnull=True, subscription__isnull=False, staff_user__isnull=True)
+                | models.Q(customer__isnull=True, subscription__isnull=True, staff_user__isnull=False),
+                name="notification_one_recipient",
             ),
         ]
         indexes = [
@@ -128,7 +140,39 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_key} → {self.customer_id} ({self.channel})"
+        return f"{self.event_key} ({self.channel})"
+
+
+class PendingReceipt(models.Model):
+    """A delivery receipt for a provider id no message carries yet.
+
+    Outcomes are written in batches, so the provider's callback can arrive before
+    the id is stored; it waits here and is applied when the id lands.
+    """
+
+    provider_message_id = models.CharField(max_length=64, db_index=True)
+    provider_status = models.CharField(max_length=20)
+    error_code = models.CharField(max_length=20, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("receipt waiting for its message")
+        verbose_name_plural = _("receipts waiting for their messages")
+
+    def __str__(self) -> str:
+        return f"{self.provider_message_id}: {self.provider_status}"
+
+
+class InboundMessage(models.Model):
+    """An SMS a recipient sent us (STOP, START), kept by the provider's id so a
+    replayed webhook changes nothing."""
+
+    provider_message_id = models.CharField(max_length=64, unique=True)
+    action = models.CharField(max_length=12, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.provider_message_id}: {self.action or '-'}"
 
 
 class NotificationTemplate(models.Model):

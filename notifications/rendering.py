@@ -7,6 +7,7 @@ Python objects nor break at send time.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -58,9 +59,63 @@ def template_placeholders(text: str) -> list[str]:
     return names
 
 
+_BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+
+
 def render(text: str, context: Mapping[str, str]) -> str:
+    """Fill the named placeholders; an empty one leaves no run of blank lines behind."""
     template_placeholders(text)
-    return text.format_map({name: context.get(name, "") for name in PLACEHOLDERS})
+    filled = text.format_map({name: context.get(name, "") for name in PLACEHOLDERS})
+    return _BLANK_LINES.sub("\n\n", filled).strip()
+
+
+# Free text staff write, cut (in this order) when an SMS would run past its segments;
+# the link and the fixed wording stay whole.
+_SHORTENED_IN_SMS = ("update_text", "reply_text", "incident_title")
+
+
+def render_sms(text: str, context: Mapping[str, str], *, max_segments: int) -> str:
+    """``render``, with the free text shortened so the SMS fits in ``max_segments``.
+
+    A long update becomes its beginning and an ellipsis; the message still
+    carries its link to the whole text. A template that is too long by itself
+    is sent as it is.
+    """
+    body = render(text, context)
+    if sms_size(body).segments <= max_segments:
+        return body
+    values = dict(context)
+    for name in _SHORTENED_IN_SMS:
+        whole = values.get(name, "")
+        if not whole:
+            continue
+        shortest, longest = 0, len(whole)
+        while shortest < longest:  # the longest beginning that still fits
+            middle = (shortest + longest + 1) // 2
+            values[name] = _shortened(whole, middle)
+            if sms_size(render(text, values)).segments <= max_segments:
+                shortest = middle
+            else:
+                longest = middle - 1
+        values[name] = _shortened(whole, shortest)
+        body = render(text, values)
+        if sms_size(body).segments <= max_segments:
+            return body
+    return body
+
+
+def _shortened(text: str, length: int) -> str:
+    if length >= len(text):
+        return text
+    # "…" is not in the GSM alphabet: it would turn an English SMS into UCS-2 and halve its room.
+    ellipsis = "..." if sms_size(text).encoding == "GSM-7" else "…"
+    return text[: max(0, length - len(ellipsis))].rstrip() + ellipsis
+
+
+def one_line(text: str, *, max_length: int) -> str:
+    """A subject line: line breaks (which no mail header may carry) become spaces, cut to fit its column."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= max_length else flat[: max_length - 1].rstrip() + "…"
 
 
 # GSM 03.38 basic alphabet and extension table; anything else makes the SMS UCS-2.

@@ -1,8 +1,9 @@
-"""Status notices for anyone who asks: sign-up, confirmation, notices, and the way out.
+"""Status notices for anyone who asks: sign-up, confirmation, and the way out.
 
 Subscribers are not customers: their messages are outbox rows keyed on the
 subscription, so they share sending, retries, receipts, quiet hours and STOP
-with everything else, and get each notice once.
+with everything else, and get each notice once. Which notices they get is up to
+the apps that announce things (incidents, components), through ``outbox``.
 """
 
 from __future__ import annotations
@@ -12,26 +13,32 @@ import hmac
 import logging
 import secrets
 from collections.abc import Iterable
-from typing import Any
+from datetime import timedelta
 
+import phonenumbers
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
+from notifications.messages import SUBSCRIPTION_SALT, subscription_link
 from notifications.models import Channel, EventType, Notification, Status, StatusSubscription
-from notifications.rendering import render
+from notifications.outbox import EventKey, subscription_message
 
 logger = logging.getLogger(__name__)
 
-SIGNING_SALT = "notifications.status-subscription"
 CONFIRM_LINK_MAX_AGE = 7 * 24 * 3600
 CODE_MAX_AGE_SECONDS = 600
 CODE_MAX_ATTEMPTS = 5
+# Confirmations one address can be sent in CONFIRMATION_WINDOW; the window slides,
+# so a stranger's sign-ups delay the owner by a day at most, never for ever.
 MAX_CONFIRMATIONS = 5
-FAN_OUT_BATCH = 2000
+CONFIRMATION_WINDOW = timedelta(hours=24)
+
+
+class SignUpRefused(Exception):
+    """The sign-up cannot be taken (a country we do not text, the hourly budget spent)."""
 
 
 def _code_hash(subscription_token: str, code: str) -> str:
@@ -40,13 +47,12 @@ def _code_hash(subscription_token: str, code: str) -> str:
 
 
 def signed_link(subscription: StatusSubscription, action: str) -> str:
-    token = signing.dumps({"s": subscription.pk, "a": action}, salt=SIGNING_SALT)
-    return settings.PUBLIC_BASE_URL + reverse(f"status-subscription-{action}", args=[token])
+    return subscription_link(subscription.pk, action)
 
 
 def signed_link_read(token: str, action: str, *, max_age: int | None = None) -> StatusSubscription | None:
     try:
-        data = signing.loads(token, salt=SIGNING_SALT, max_age=max_age)
+        data = signing.loads(token, salt=SUBSCRIPTION_SALT, max_age=max_age)
     except signing.BadSignature:
         return None
     if data.get("a") != action:
@@ -54,57 +60,79 @@ def signed_link_read(token: str, action: str, *, max_age: int | None = None) -> 
     return StatusSubscription.objects.filter(pk=data.get("s")).first()
 
 
+def sms_sign_up_allowed(phone: str) -> bool:
+    """Codes go only to the countries in ``SUBSCRIPTION_SMS_COUNTRIES``: the form
+    cannot be used to send paid texts to premium numbers anywhere in the world."""
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(phone))
+    except phonenumbers.NumberParseException:
+        return False
+    return region in settings.SUBSCRIPTION_SMS_COUNTRIES
+
+
+def _sms_budget_take() -> bool:
+    """One code from the site-wide hourly budget (``SUBSCRIPTION_SMS_PER_HOUR``)."""
+    key = f"subscription-sms-budget:{timezone.now():%Y%m%d%H}"
+    cache.add(key, 0, timeout=3700)
+    try:
+        used = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=3700)
+        used = 1
+    return used <= settings.SUBSCRIPTION_SMS_PER_HOUR
+
+
 def subscription_request(
     *, channel: str, address: str, language: str, component_ids: Iterable[int]
 ) -> StatusSubscription:
     """Start (or restart) a sign-up and send the confirmation; nothing else is sent until it is confirmed.
 
-    An address that is already confirmed is left as it is and told nothing, so
-    the form neither reveals who subscribed nor lets a stranger change their choice.
+    The answer is the same whoever asks: an address already subscribed is left as
+    it is and told nothing, and its code check fails like a wrong code, so the
+    form reveals neither who subscribed nor lets a stranger change their choice.
+    An address that unsubscribed must confirm again. Raises ``SignUpRefused`` for an
+    SMS to a country we do not text, or when the hour's budget of codes is spent.
     """
+    if channel == Channel.SMS and not sms_sign_up_allowed(address):
+        raise SignUpRefused("country")
     with transaction.atomic():
         subscription, _created = StatusSubscription.objects.select_for_update().get_or_create(
             channel=channel,
             address=address,
             defaults={"language": language, "token": secrets.token_urlsafe(32)},
         )
-        if subscription.is_active or subscription.confirmations_sent >= MAX_CONFIRMATIONS:
+        if subscription.is_active or _recent_confirmations(subscription) >= MAX_CONFIRMATIONS:
             return subscription
+        if channel == Channel.SMS and not _sms_budget_take():
+            logger.warning("status sign-up codes: the hourly budget is spent")
+            raise SignUpRefused("budget")
         code = f"{secrets.randbelow(1_000_000):06d}"
         subscription.language = language
-        subscription.unsubscribed_at = None
+        if subscription.unsubscribed_at is not None:
+            # Someone typing an address that left is not its owner coming back:
+            # the owner confirms again, from their own inbox or phone.
+            subscription.confirmed_at = None
+            subscription.unsubscribed_at = None
         subscription.code_hash = _code_hash(subscription.token, code) if channel == Channel.SMS else ""
         subscription.code_attempts = 0
         subscription.confirmations_sent += 1
         subscription.save()
         subscription.components.set(component_ids)
-        _send_confirmation(subscription, code)
+        subscription_message(
+            subscription=subscription,
+            event_type=EventType.STATUS_CONFIRM,
+            event_key=EventKey.status_confirm(subscription.pk, subscription.confirmations_sent),
+            context={"code": code, "link": signed_link(subscription, "confirm")},
+        )
     return subscription
 
 
-def _send_confirmation(subscription: StatusSubscription, code: str) -> None:
-    from notifications.messages import template_for
-    from notifications.services import notifications_queue_after_commit
-
-    link = signed_link(subscription, "confirm")
-    subject, body = template_for(EventType.STATUS_CONFIRM, subscription.channel, subscription.language)
-    context = {"code": code, "link": link}
-    event_key = f"status-confirm:{subscription.pk}:{subscription.confirmations_sent}"
-    now = timezone.now()
-    Notification.objects.create(
-        event_type=EventType.STATUS_CONFIRM,
-        event_key=event_key,
-        subscription=subscription,
-        channel=subscription.channel,
-        language=subscription.language,
-        recipient=subscription.address,
-        critical=True,  # a code is wanted now, quiet hours or not
-        subject=render(subject, context),
-        body=render(body, context),
-        next_attempt_at=now,
-        created_at=now,
-    )
-    notifications_queue_after_commit(event_key=event_key)
+def _recent_confirmations(subscription: StatusSubscription) -> int:
+    if subscription.pk is None:
+        return 0
+    return subscription.notifications.filter(
+        event_type=EventType.STATUS_CONFIRM, created_at__gte=timezone.now() - CONFIRMATION_WINDOW
+    ).count()
 
 
 def subscription_confirm(*, subscription: StatusSubscription) -> None:
@@ -116,14 +144,16 @@ def subscription_confirm(*, subscription: StatusSubscription) -> None:
 
 
 def subscription_code_check(*, subscription: StatusSubscription, code: str) -> bool:
-    """The SMS code: right within 10 minutes and 5 tries confirms; returns whether it did."""
+    """The SMS code: right within 10 minutes and 5 tries confirms; returns whether it did.
+
+    An already active subscription has no code waiting, so any code fails, exactly
+    as a wrong one does for anyone else.
+    """
     with transaction.atomic():
         locked = StatusSubscription.objects.select_for_update().get(pk=subscription.pk)
-        if locked.is_active:
-            return True
         last_sent = locked.notifications.filter(event_type=EventType.STATUS_CONFIRM).order_by("-created_at").first()
         expired = last_sent is None or (timezone.now() - last_sent.created_at).total_seconds() > CODE_MAX_AGE_SECONDS
-        if expired or not locked.code_hash or locked.code_attempts >= CODE_MAX_ATTEMPTS:
+        if locked.is_active or expired or not locked.code_hash or locked.code_attempts >= CODE_MAX_ATTEMPTS:
             return False
         locked.code_attempts += 1
         locked.save(update_fields=["code_attempts"])
@@ -144,173 +174,3 @@ def subscription_cancel(*, subscription: StatusSubscription) -> None:
         )
     subscription.refresh_from_db()
     logger.info("status subscription cancelled", extra={"subscription": subscription.pk})
-
-
-def subscriptions_stop_phone(*, phone: str) -> int:
-    """STOP from a phone ends its SMS status notices too."""
-    ended = 0
-    for subscription in StatusSubscription.objects.filter(
-        channel=Channel.SMS, address=phone, unsubscribed_at__isnull=True
-    ):
-        subscription_cancel(subscription=subscription)
-        ended += 1
-    return ended
-
-
-def status_notice_fan_out(*, update_id: int) -> int:
-    """One notice per confirmed subscriber of the update's components (or of all), once each."""
-    from incidents.models import IncidentStatus, IncidentUpdate, Severity, Visibility
-
-    update = (
-        IncidentUpdate.objects.select_related("incident").filter(pk=update_id, visibility=Visibility.PUBLIC).first()
-    )
-    if update is None:
-        return 0
-    incident = update.incident
-
-    def context(language: str) -> dict[str, str]:  # called with ``language`` active
-        english = language == "en"
-        return {
-            "incident_title": incident.localized("title"),
-            "update_text": (update.body_en if english and update.body_en else update.body_zh).strip(),
-            "status": str(IncidentStatus(update.status).label),
-            "link": f"{settings.PUBLIC_BASE_URL}/incidents/{incident.pk}/",
-        }
-
-    return _notify_subscribers(
-        event_key=f"status-notice:{update.pk}",
-        component_ids=list(incident.component_impacts.values_list("component_id", flat=True)),
-        context=context,
-        critical=incident.severity == Severity.CRITICAL,
-        incident=incident,
-        update=update,
-    )
-
-
-# Maintenance states subscribers hear about; "verifying" is internal.
-MAINTENANCE_NOTICE_STATES = {"scheduled", "in_progress", "completed", "cancelled"}
-
-
-def maintenance_notice_fan_out(*, maintenance_id: int) -> int:
-    """Subscribers of the maintenance's components hear when it is scheduled, starts, ends or is cancelled.
-
-    Keyed on the state, so each state is announced once whoever calls.
-    """
-    from django.utils.formats import date_format
-
-    from components.models import Maintenance, MaintenanceState
-
-    maintenance = Maintenance.objects.filter(pk=maintenance_id).first()
-    if maintenance is None or maintenance.state not in MAINTENANCE_NOTICE_STATES:
-        return 0
-
-    def context(language: str) -> dict[str, str]:  # called with ``language`` active
-        window = " – ".join(
-            date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
-            for moment in (maintenance.starts_at, maintenance.ends_at)
-        )
-        return {
-            "incident_title": maintenance.localized("title"),
-            "update_text": f"{maintenance.localized('description')} ({window})".strip(),
-            "status": str(MaintenanceState(maintenance.state).label),
-            "link": f"{settings.PUBLIC_BASE_URL}/",
-        }
-
-    return _notify_subscribers(
-        event_key=f"maintenance-notice:{maintenance.pk}:{maintenance.state}",
-        component_ids=list(maintenance.components.values_list("pk", flat=True)),
-        context=context,
-        critical=False,
-    )
-
-
-def _notify_subscribers(
-    *,
-    event_key: str,
-    component_ids: list[int],
-    context: Any,
-    critical: bool,
-    incident: Any = None,
-    update: Any = None,
-) -> int:
-    """Write one rendered notice per active subscriber of ``component_ids`` (or of all), then queue them.
-
-    One rendering per channel and language; rows go in batches that skip
-    conflicts, so a re-run adds nothing.
-    """
-    from notifications.messages import template_for
-    from notifications.services import notifications_queue_after_commit, quiet_hours_release
-
-    subscribers = StatusSubscription.objects.filter(confirmed_at__isnull=False, unsubscribed_at__isnull=True).filter(
-        Q(components__isnull=True) | Q(components__in=component_ids)
-    )
-    rendered: dict[tuple[str, str], tuple[str, str]] = {}
-    for channel in Channel.values:
-        for language, _name in settings.LANGUAGES:
-            with translation.override(language):
-                values = context(language)
-            subject, body = template_for(EventType.STATUS_NOTICE, channel, language)
-            rendered[(channel, language)] = (render(subject, values), render(body, values))
-    now = timezone.now()
-    written = 0
-    batch: list[Notification] = []
-    for subscription in subscribers.distinct().order_by("pk").iterator(chunk_size=FAN_OUT_BATCH):
-        subject, body = rendered[(subscription.channel, subscription.language)]
-        due = now if critical or subscription.channel == Channel.EMAIL else quiet_hours_release(now)
-        batch.append(
-            Notification(
-                event_type=EventType.STATUS_NOTICE,
-                event_key=event_key,
-                subscription=subscription,
-                channel=subscription.channel,
-                language=subscription.language,
-                recipient=subscription.address,
-                incident=incident,
-                incident_update=update,
-                critical=critical,
-                subject=subject,
-                body=body,
-                next_attempt_at=due,
-                created_at=now,
-            )
-        )
-        if len(batch) >= FAN_OUT_BATCH:
-            written += _insert(batch)
-            batch = []
-    written += _insert(batch)
-    if written:
-        notifications_queue_after_commit(event_key=event_key)
-    logger.info("status notices fanned out", extra={"event_key": event_key, "rows": written})
-    return written
-
-
-def _insert(batch: list[Notification]) -> int:
-    """Insert, skipping rows already there; returns how many were new."""
-    if not batch:
-        return 0
-    rows = Notification.objects.filter(event_key=batch[0].event_key)
-    with transaction.atomic():
-        before = rows.count()
-        Notification.objects.bulk_create(batch, ignore_conflicts=True)
-        return rows.count() - before
-
-
-def notify_status_subscribers(*, update_id: int, **_: Any) -> None:
-    """Receiver of ``incidents.hooks.public_update_committed``. Never raises into the request."""
-    try:
-        status_notice_fan_out(update_id=update_id)
-    except Exception:
-        logger.exception("status notices not written", extra={"update": update_id})
-
-
-def notify_maintenance_subscribers(*, instance: Any, **_: Any) -> None:
-    """``post_save`` receiver of Maintenance: announce its state once the change commits."""
-    maintenance_id = instance.pk
-
-    def announce() -> None:
-        try:
-            maintenance_notice_fan_out(maintenance_id=maintenance_id)
-        except Exception:
-            logger.exception("maintenance notices not written", extra={"maintenance": maintenance_id})
-
-    transaction.on_commit(announce)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -13,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from customers.models import Customer
 from customers.services import customer_consent_set
 from notifications.messages import unsubscribe_token_read
-from notifications.services import inbound_sms_apply, notification_receipt_apply
+from notifications.receipts import inbound_sms_apply, notification_receipt_apply
 
 logger = logging.getLogger(__name__)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -69,5 +71,29 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
     if not _twilio_signature_valid(request):
         logger.warning("twilio inbound sms with a bad signature")
         return HttpResponseForbidden("bad signature")
-    inbound_sms_apply(from_number=request.POST.get("From", ""), body=request.POST.get("Body", ""))
+    inbound_sms_apply(
+        from_number=request.POST.get("From", ""),
+        body=request.POST.get("Body", ""),
+        provider_message_id=request.POST.get("MessageSid", ""),
+    )
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+
+
+@functools.cache
+def _anymail_tracking_view(provider: str) -> Callable[..., HttpResponse]:
+    from anymail import urls as anymail_urls
+
+    for pattern in anymail_urls.urlpatterns:
+        if getattr(pattern, "name", "") == f"{provider}_tracking_webhook":
+            return pattern.callback
+    raise Http404
+
+
+@csrf_exempt  # email providers cannot send a CSRF token; Anymail checks basic auth (ANYMAIL_WEBHOOK_SECRET)
+@require_POST
+def email_tracking(request: HttpRequest, provider: str) -> HttpResponse:
+    """The configured email provider's tracking webhook (delivered, bounced, complained),
+    normalised by Anymail and applied by ``receipts.email_tracking_apply``; any other provider is a 404."""
+    if provider != settings.EMAIL_PROVIDER or provider not in settings.ANYMAIL_PROVIDERS:
+        raise Http404
+    return _anymail_tracking_view(provider)(request)

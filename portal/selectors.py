@@ -105,7 +105,7 @@ def parcel_for_customer(*, tracking_number: str, phone_last4: str) -> ParcelView
 
 @functools.cache
 def _lookup_sql() -> str:
-    """The parcel, its customer's name and phone, and whether incidents or coupons touch it.
+    """The parcel, its customer's name and phone, and whether public incidents or coupons touch it.
 
     Written out because the lookup is what a crowd of worried customers runs in an
     outage, and compiling the same query through the ORM (two ``Exists``
@@ -113,13 +113,16 @@ def _lookup_sql() -> str:
     """
     from compensation.models import Coupon
     from customers.models import Customer
-    from incidents.models import AffectedOrder
+    from incidents.models import AffectedOrder, Incident
 
     return f"""
         SELECT o.id, o.tracking_number, o.customer_id, o.origin_city, o.destination_city, o.status,
                o.promised_delivery, o.current_estimate,
                c.name AS customer_name, c.phone AS customer_phone,
-               EXISTS (SELECT 1 FROM {AffectedOrder._meta.db_table} a WHERE a.order_id = o.id) AS is_affected,
+               EXISTS (
+                   SELECT 1 FROM {AffectedOrder._meta.db_table} a JOIN {Incident._meta.db_table} i ON i.id = a.incident_id
+                   WHERE a.order_id = o.id AND i.published_at IS NOT NULL
+               ) AS is_affected,
                EXISTS (
                    SELECT 1 FROM {Coupon._meta.db_table} k WHERE k.order_id = o.id AND k.customer_id = o.customer_id
                ) AS has_coupons
@@ -146,6 +149,6 @@ def _delays_sql() -> str:
                    WHERE n.customer_id = %s AND n.incident_id = a.incident_id AND n.status IN (%s, %s)
                ) AS messages_sent
         FROM {AffectedOrder._meta.db_table} a JOIN {Incident._meta.db_table} i ON i.id = a.incident_id
-        WHERE a.order_id = %s
+        WHERE a.order_id = %s AND i.published_at IS NOT NULL  -- internal incidents stay internal
         ORDER BY i.reported_at DESC
     """  # noqa: S608 - table names from the models; the values are parameters

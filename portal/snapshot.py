@@ -162,8 +162,10 @@ def _incidents() -> list[dict[str, Any]]:
     from incidents.models import OPEN_STATUSES, Incident, IncidentUpdate, Visibility
 
     public_updates = IncidentUpdate.objects.filter(visibility=Visibility.PUBLIC).order_by("-created_at", "-id")
-    recent = list(Incident.objects.order_by("-reported_at", "-id").values_list("pk", flat=True)[:RECENT_INCIDENTS])
-    open_ids = list(Incident.objects.filter(status__in=OPEN_STATUSES).values_list("pk", flat=True))
+    recent = list(
+        Incident.objects.published().order_by("-reported_at", "-id").values_list("pk", flat=True)[:RECENT_INCIDENTS]
+    )
+    open_ids = list(Incident.objects.published().filter(status__in=OPEN_STATUSES).values_list("pk", flat=True))
     incidents = (
         Incident.objects.filter(pk__in=set(recent) | set(open_ids))
         .select_related("category")

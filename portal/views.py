@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
-from core.ratelimit import client_ip, proof_attempts_exceeded, rate_limited
+from core.database import database_unreachable
+from core.ratelimit import client_key, proof_attempt_refused, proof_failure_record, rate_limited
 from incidents.models import OPEN_STATUSES, Incident, Visibility
 from portal.forms import CodeForm, LookupForm, SubscribeForm
 from portal.published import Published, published
@@ -35,21 +36,27 @@ def track(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"form": form}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if proof_attempts_exceeded(
+        wait = proof_attempt_refused(
             request,
             scope="lookup",
             tracking_number=data["tracking_number"],
             per_ip=settings.LOOKUPS_PER_IP,
             per_parcel=settings.LOOKUPS_PER_TRACKING_NUMBER,
             window_seconds=LOOKUP_WINDOW_SECONDS,
-        ):
-            return render(request, "portal/track.html", {**context, "too_many": True}, status=429)
+        )
+        if wait:
+            return too_many_attempts(request, "portal/track.html", context, wait)
         try:
             parcel = parcel_for_customer(tracking_number=data["tracking_number"], phone_last4=data["phone_last4"])
-        except DatabaseError:
+        except DatabaseError as error:
+            if not database_unreachable(error):
+                raise
             logger.exception("parcel lookup unavailable")
             return render(request, "portal/track.html", {**context, "unavailable": True}, status=503)
         if parcel is None:
+            proof_failure_record(
+                request, scope="lookup", tracking_number=data["tracking_number"], window_seconds=LOOKUP_WINDOW_SECONDS
+            )
             form.add_error(
                 None,
                 _("We could not find a parcel with this tracking number and phone number. Check both and try again."),
@@ -60,9 +67,17 @@ def track(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def too_many_attempts(request: HttpRequest, template: str, context: dict[str, object], wait: int) -> HttpResponse:
+    """429 with the wait in minutes on the page and in ``Retry-After``."""
+    minutes = max(1, -(-wait // 60))
+    response = render(request, template, {**context, "too_many": True, "wait_minutes": minutes}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
 @require_GET
 def incident_page(request: HttpRequest, incident_id: int) -> HttpResponse:
-    incident = get_object_or_404(Incident.objects.select_related("category"), pk=incident_id)
+    incident = get_object_or_404(Incident.objects.published().select_related("category"), pk=incident_id)
     updates = incident.updates.filter(visibility=Visibility.PUBLIC).order_by("-created_at", "-id")
     components = incident.component_impacts.select_related("component").filter(component__is_public=True)
     return render(request, "portal/incident.html", {"incident": incident, "updates": updates, "components": components})
@@ -129,7 +144,10 @@ def status_feed(request: HttpRequest) -> HttpResponse:
 def status_history(request: HttpRequest) -> HttpResponse:
     """Past incidents, newest first, paginated; read from the database (503 while it is down)."""
     incidents = (
-        Incident.objects.exclude(status__in=OPEN_STATUSES).select_related("category").order_by("-reported_at", "-id")
+        Incident.objects.published()
+        .exclude(status__in=OPEN_STATUSES)
+        .select_related("category")
+        .order_by("-reported_at", "-id")
     )
     page = Paginator(incidents, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "portal/history.html", {"page": page, "incidents": page.object_list})
@@ -171,23 +189,29 @@ def _public_components() -> list[tuple[int, str]]:
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
     """Sign up for status notices; email is confirmed by link, SMS by code."""
-    from notifications.subscriptions import subscription_request
+    from notifications.subscriptions import SignUpRefused, subscription_request
 
     form = SubscribeForm(request.POST or None, components=_public_components())
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if rate_limited(
-            "subscribe-ip", client_ip(request), limit=SUBSCRIBE_PER_IP, window_seconds=SUBSCRIBE_WINDOW_SECONDS
+            "subscribe-ip", client_key(request), limit=SUBSCRIBE_PER_IP, window_seconds=SUBSCRIBE_WINDOW_SECONDS
         ) or rate_limited(
             "subscribe-address", data["address"], limit=SUBSCRIBE_PER_ADDRESS, window_seconds=SUBSCRIBE_WINDOW_SECONDS
         ):
             return render(request, "portal/subscribe.html", {"form": form, "too_many": True}, status=429)
-        subscription = subscription_request(
-            channel=data["channel"],
-            address=data["address"],
-            language=get_language(),
-            component_ids=[int(pk) for pk in data["components"]],
-        )
+        try:
+            subscription = subscription_request(
+                channel=data["channel"],
+                address=data["address"],
+                language=get_language(),
+                component_ids=[int(pk) for pk in data["components"]],
+            )
+        except SignUpRefused as refusal:
+            if str(refusal) == "country":
+                form.add_error("phone", _("We cannot send text messages to that country. Sign up by email instead."))
+                return render(request, "portal/subscribe.html", {"form": form}, status=400)
+            return render(request, "portal/subscribe.html", {"form": form, "too_many": True}, status=429)
         if data["channel"] == "sms":
             return redirect("status-subscription-code", token=subscription.token)
         return render(request, "portal/subscribe_sent.html", {"address": subscription.masked_address})
@@ -203,7 +227,7 @@ def subscription_code(request: HttpRequest, token: str) -> HttpResponse:
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if rate_limited(
-            "subscribe-code", client_ip(request), limit=CODE_CHECKS_PER_IP, window_seconds=SUBSCRIBE_WINDOW_SECONDS
+            "subscribe-code", client_key(request), limit=CODE_CHECKS_PER_IP, window_seconds=SUBSCRIBE_WINDOW_SECONDS
         ):
             return render(request, "portal/subscribe_code.html", {"form": form, "too_many": True}, status=429)
         if subscription_code_check(subscription=subscription, code=form.cleaned_data["code"]):

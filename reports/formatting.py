@@ -44,6 +44,9 @@ def cell(value: Any, kind: str) -> str:
     return FORMATS[kind](value)
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_cell(value: Any, kind: str) -> Any:
     """Machine-readable: durations in minutes, shares as fractions, money without the sign."""
     if value is None:
@@ -54,4 +57,8 @@ def csv_cell(value: Any, kind: str) -> Any:
         return f"{value:.4f}"
     if kind == "money":
         return f"{value:.2f}"
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        # A spreadsheet runs a cell starting with these as a formula (CSV injection):
+        # a leading apostrophe makes it text. Names and titles are typed by anyone.
+        return "'" + value
     return value

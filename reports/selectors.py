@@ -2,7 +2,8 @@
 
 Every function takes the rows to measure as a queryset, so the dashboard (a
 period, category and severity) and the post-incident report (one incident) read
-the same figures the same way. Percentiles are PostgreSQL's ``percentile_cont``;
+the same figures the same way. Percentiles are PostgreSQL's ``percentile_cont``
+(on the embedded SQLite, the same aggregate in Python: ``reports.aggregates``);
 nothing here loads rows into Python to count them.
 """
 
@@ -15,7 +16,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, DateTimeField, F, FloatField, Min, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
@@ -204,19 +206,14 @@ def customer_figures(*, incidents: QuerySet[Incident]) -> dict[str, Any]:
     }
 
 
+# Each customer's first message (the ORM's query), the last of those per incident, then the
+# figures over the incidents: the ORM does not nest groupings, so the two outer levels are
+# SQL, with the expressions that differ between PostgreSQL and SQLite compiled by Django.
 _LAST_FIRST_MESSAGE_SQL = """
-SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds),
-       max(seconds),
-       count(*)
+SELECT {median}, {p90}, max(seconds), count(seconds)
 FROM (
-    SELECT date_part('epoch', max(first.sent_at) - incident.reported_at) AS seconds
-    FROM (
-        SELECT incident_id, customer_id, min(sent_at) AS sent_at
-        FROM notifications_notification
-        WHERE incident_id IN ({incidents}) AND sent_at IS NOT NULL AND customer_id IS NOT NULL
-        GROUP BY incident_id, customer_id
-    ) AS first
+    SELECT {seconds} AS seconds
+    FROM ({firsts}) AS first
     JOIN incidents_incident AS incident ON incident.id = first.incident_id
     GROUP BY incident.id, incident.reported_at
 ) AS per_incident
@@ -226,9 +223,26 @@ FROM (
 def last_first_message(*, incidents: QuerySet[Incident]) -> dict[str, Any]:
     """Per incident, the time from its declaration until its last customer got their
     first message; median, p90 and maximum over the incidents, in seconds."""
-    incident_sql, params = incidents.values("pk").query.sql_with_params()
+    firsts = (
+        Notification.objects.filter(incident__in=incidents.values("pk"), sent_at__isnull=False, customer__isnull=False)
+        .values("incident_id", "customer_id")
+        .annotate(first_sent_at=Min("sent_at"))
+        .order_by()
+    )
+    firsts_sql, params = firsts.query.sql_with_params()
+    compiler = Incident.objects.all().query.get_compiler(connection=connection)
+    seconds = Seconds(
+        RawSQL("max(first.first_sent_at)", (), DateTimeField()), RawSQL("incident.reported_at", (), DateTimeField())
+    )
+    per_incident = RawSQL("seconds", (), FloatField())
+    sql = _LAST_FIRST_MESSAGE_SQL.format(
+        median=compiler.compile(Percentile(per_incident, 0.5))[0],
+        p90=compiler.compile(Percentile(per_incident, 0.9))[0],
+        seconds=compiler.compile(seconds)[0],
+        firsts=firsts_sql,
+    )
     with connection.cursor() as cursor:
-        cursor.execute(_LAST_FIRST_MESSAGE_SQL.format(incidents=incident_sql), params)
+        cursor.execute(sql, params)
         median, p90, longest, count = cursor.fetchone()
     return {
         "last_first_message_median": median,
@@ -306,6 +320,15 @@ def _roll_up(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 # --- compensation ---------------------------------------------------------------------------
 
 _ZERO = Decimal("0.00")
+_MONEY = ("cost", "redeemed_value")
+
+
+def _in_cents(row: dict[str, Any]) -> dict[str, Any]:
+    # SQLite keeps decimals as floating point and its sums come back unrounded
+    # (Decimal("20") or "15.2999…"); PostgreSQL's are exact. Both read as yuan and fen.
+    for name in _MONEY:
+        row[name] = row[name].quantize(_ZERO)
+    return row
 
 
 def coupon_figures(*, coupons: QuerySet[Coupon]) -> dict[str, Any]:
@@ -319,16 +342,22 @@ def coupon_figures(*, coupons: QuerySet[Coupon]) -> dict[str, Any]:
         "cost": Coalesce(Sum("value", filter=live), _ZERO),
         "redeemed_value": Coalesce(Sum("value", filter=Q(status=CouponStatus.REDEEMED)), _ZERO),
     }
-    totals = coupons.aggregate(**aggregates)
-    by_incident = list(coupons.values("incident_id").annotate(**aggregates).order_by("-cost", "incident_id"))
+    totals = _in_cents(coupons.aggregate(**aggregates))
+    by_incident = [
+        _in_cents(row)
+        for row in coupons.values("incident_id")
+        .annotate(**aggregates)
+        .order_by("-cost", F("incident_id").asc(nulls_last=True))
+    ]
     incidents = Incident.objects.in_bulk([row["incident_id"] for row in by_incident if row["incident_id"]])
     for row in by_incident:
         row["incident"] = incidents.get(row["incident_id"])
-    by_rule = list(
-        coupons.values("source", "value", "minimum_spend")
+    by_rule = [
+        _in_cents(row)
+        for row in coupons.values("source", "value", "minimum_spend")
         .annotate(**aggregates)
         .order_by("source", "-value", "minimum_spend")
-    )
+    ]
     return {**totals, "by_incident": by_incident, "by_rule": by_rule}
 
 

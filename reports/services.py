@@ -9,12 +9,12 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from notifications.outbox import EventKey, staff_alert
 from reports.models import FollowUp
 
 logger = logging.getLogger(__name__)
@@ -38,8 +38,8 @@ def follow_up_reminders_send(*, today: date | None = None) -> int:
 
     Once a day per item, with any number of concurrent runs: one conditional
     ``UPDATE … WHERE reminded_on IS NULL OR reminded_on < today RETURNING`` claims
-    each item for exactly one run. A run whose email fails gives its claims back,
-    so the next run tries again the same day.
+    each item for exactly one run, and the digests are written to the outbox in the
+    same transaction (retried there until sent).
     """
     today = today or timezone.localdate()
     claimed = list(
@@ -58,29 +58,22 @@ def follow_up_reminders_send(*, today: date | None = None) -> int:
             [today, claimed, today],
         )
         mine = [row.pk for row in rows]
-    items = FollowUp.objects.filter(pk__in=mine).select_related("owner", "incident").order_by("due_on", "pk")
-    by_owner: dict[int, list[FollowUp]] = defaultdict(list)
-    for item in items:
-        by_owner[item.owner_id].append(item)
-    reminded = 0
-    for owner_items in by_owner.values():
-        owner = owner_items[0].owner
-        if not owner.email:
-            logger.warning("follow-up owner has no email", extra={"user": owner.pk})
-            continue
-        try:
-            _send_digest(owner.email, owner_items, today)
-        except OSError:
-            logger.exception("follow-up reminder failed", extra={"user": owner.pk})
-            FollowUp.objects.filter(pk__in=[item.pk for item in owner_items], reminded_on=today).update(
-                reminded_on=None
-            )
-            continue
-        reminded += len(owner_items)
+        items = FollowUp.objects.filter(pk__in=mine).select_related("owner", "incident").order_by("due_on", "pk")
+        by_owner: dict[int, list[FollowUp]] = defaultdict(list)
+        for item in items:
+            by_owner[item.owner_id].append(item)
+        reminded = 0
+        for owner_items in by_owner.values():
+            owner = owner_items[0].owner
+            if not owner.email:
+                logger.warning("follow-up owner has no email", extra={"user": owner.pk})
+                continue
+            _send_digest(owner, owner_items, today)
+            reminded += len(owner_items)
     return reminded
 
 
-def _send_digest(email: str, items: list[FollowUp], today: date) -> None:
+def _send_digest(owner: AbstractBaseUser, items: list[FollowUp], today: date) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         lines = []
         for item in items:
@@ -96,4 +89,6 @@ def _send_digest(email: str, items: list[FollowUp], today: date) -> None:
                 f"{settings.PUBLIC_BASE_URL}/admin/reports/followup/?owner__id__exact={items[0].owner_id}&done=no",
             ]
         )
-    send_mail(subject, body, None, [email])
+    staff_alert(
+        users=[owner], event_key=EventKey.staff("follow-ups", f"{owner.pk}:{today:%Y%m%d}"), subject=subject, body=body
+    )

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache, caches
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core import roles
+from core.services import api_token_issue
 from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +84,7 @@ def api_client() -> APIClient:
 def client_with_role(role: str | None) -> APIClient:
     client = APIClient()
     user = UserFactory(role=role, is_staff=role not in (None, roles.INTEGRATION))
-    token = Token.objects.create(user=user)
+    token = api_token_issue(name=f"client {user.pk}", user=user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
 
@@ -210,12 +210,8 @@ def provider_environment(twilio, smtp) -> dict[str, str]:
 @pytest.fixture
 def providers(settings, fake_twilio_server, smtp_server):
     """Twilio and SMTP stand-ins at the network boundary, emptied for this test."""
-    fake_twilio_server.messages.clear()
-    fake_twilio_server._scripts.clear()
-    fake_twilio_server.failure_rate = 0.0
-    fake_twilio_server.latency = 0.0
-    smtp_server.messages.clear()
-    smtp_server.refuse_next = 0
+    fake_twilio_server.reset()
+    smtp_server.reset()
     settings.TWILIO_ACCOUNT_SID = TWILIO_TEST_SID
     settings.TWILIO_AUTH_TOKEN = TWILIO_TEST_TOKEN
     settings.TWILIO_FROM_NUMBER = "+15005550006"
@@ -247,3 +243,13 @@ def broker_unreachable():
         yield
     finally:
         point_at(original)
+
+
+@pytest.fixture(scope="session")
+def quickstart_database(tmp_path_factory) -> Path:
+    """A migrated database of the quick-start configuration (SQLite), to copy for each run."""
+    from tests import quickstart
+
+    var_dir = tmp_path_factory.mktemp("quickstart-template")
+    quickstart.run("tests.quickstart:migrated", var_dir=var_dir)
+    return var_dir / quickstart.DATABASE_FILE

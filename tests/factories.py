@@ -103,6 +103,7 @@ def typhoon_outage(*, tracking_number: str = "SF7770000000001", minimum_spend: s
     from core import roles
     from incidents.linking import Estimate, LinkCriteria, incident_link_orders
     from incidents.services import incident_post_update
+    from tests.test_compensation_rules import approved_plan
 
     manager = UserFactory(role=roles.SUPERVISOR)
     group = ComponentGroup.objects.create(name_zh="转运网络", name_en="Hub network")
@@ -131,7 +132,7 @@ def typhoon_outage(*, tracking_number: str = "SF7770000000001", minimum_spend: s
     CompensationRule.objects.create(
         incident=incident, min_delay=timedelta(hours=24), value=Decimal("5"), minimum_spend=Decimal(minimum_spend)
     )
-    compensation_issue(incident=incident, actor=manager)
+    compensation_issue(request=approved_plan(incident, manager))
     return incident, order
 
 

@@ -166,3 +166,60 @@ def build() -> ReportData:
     return ReportData(
         incidents={"A": a, "B": b, "C": c, "D": d, "E": e}, agents=[agent_one, agent_two], customers=[c1, c2, c3]
     )
+
+
+def _plain(value: Any, names: dict[Any, str]) -> Any:
+    """A figure as JSON: incidents by their letter, other rows by what reads the same on any database."""
+    if isinstance(value, Incident):
+        return names[value.pk]
+    if isinstance(value, IncidentCategory):
+        return value.code
+    if isinstance(value, Complaint):
+        return value.reference
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | timedelta):
+        return str(value)
+    if isinstance(value, dict):
+        # Primary keys differ between databases; the rows they name are shown beside them.
+        return {str(key): _plain(item, names) for key, item in value.items() if not str(key).endswith("_id")}
+    if isinstance(value, list | tuple):
+        return [_plain(item, names) for item in value]
+    return value
+
+
+def figures() -> dict[str, Any]:
+    """``build`` the data set, then every figure of the dashboard over the period and of
+    the reports of incidents A and C, as JSON (compared across databases)."""
+    from reports.selectors import Filters, dashboard, incident_report
+
+    data = build()
+    names = {incident.pk: letter for letter, incident in data.incidents.items()}
+    board = dashboard(filters=Filters(start=START, end=END), now=NOW)
+    result = {
+        name: _plain(getattr(board, name), names)
+        for name in (
+            "incidents",
+            "customers",
+            "complaints",
+            "compensation",
+            "incident_weeks",
+            "complaint_weeks",
+            "recovery_distribution",
+            "response_distribution",
+            "reply_distribution",
+        )
+    }
+    for letter in ("A", "C"):
+        report = incident_report(incident=data.incidents[letter], now=NOW)
+        result[f"report {letter}"] = _plain(
+            {
+                "customers": report.customers,
+                "complaints": report.complaints,
+                "compensation": report.compensation,
+                "targets": [{key: value for key, value in row.items() if key != "name"} for row in report.targets],
+                "complaint_rows": [(row.reference, row.first_response_seconds) for row in report.complaint_rows],
+            },
+            names,
+        )
+    return result

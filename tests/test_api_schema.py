@@ -26,3 +26,12 @@ def test_api_docs_are_served_without_a_cdn(client):
 
     assert response.status_code == 200
     assert "cdn" not in response.content.decode().lower()
+
+
+@pytest.mark.django_db
+def test_the_openapi_document_is_valid(client):
+    from openapi_spec_validator import validate
+
+    document = client.get("/api/v1/schema/?format=json").json()
+
+    validate(document)  # raises, naming the path, on e.g. a default that its own format refuses

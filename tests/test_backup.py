@@ -105,10 +105,30 @@ def test_encrypted_backup_restores_only_with_its_key(small_database, tmp_path, r
     assert b"PGDMP" not in sealed and b"orders_order" not in sealed  # pg_dump's header and a table name
 
     settings.BACKUP_ENCRYPTION_KEY = Fernet.generate_key().decode()
-    with pytest.raises(CommandError, match="wrong BACKUP_ENCRYPTION_KEY"):
+    with pytest.raises(CommandError, match="BACKUP_ENCRYPTION_KEY"):
         call_command("restore_db", manifest_path, database_url=url, create=True)
 
     settings.BACKUP_ENCRYPTION_KEY = key
     call_command("restore_db", manifest_path, database_url=url, create=True)
     call_command("verify_restore", manifest_path, database_url=url)
     assert "restore verified" in capsys.readouterr().out
+
+
+def test_an_encrypted_backup_writes_no_plaintext_dump_and_signs_its_manifest(small_database, tmp_path, settings):
+    settings.BACKUP_ENCRYPTION_KEY = Fernet.generate_key().decode()
+
+    manifest = json.loads(_backup(tmp_path).read_text())
+
+    assert sorted(path.suffix for path in tmp_path.iterdir()) == [".enc", ".json"]
+    assert manifest["encrypted"] is True and len(manifest["hmac"]) == 64
+
+
+def test_a_planted_plaintext_dump_with_a_forged_manifest_is_refused(small_database, tmp_path, restore_target, settings):
+    _target, url = restore_target
+    plain_manifest = json.loads(_backup(tmp_path).read_text())  # a plaintext dump, as an intruder would plant
+    settings.BACKUP_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    forged = tmp_path / "forged.manifest.json"
+    forged.write_text(json.dumps({**plain_manifest, "hmac": "0" * 64}))
+
+    with pytest.raises(CommandError, match="may be forged"):
+        call_command("restore_db", forged, database_url=url, create=True)

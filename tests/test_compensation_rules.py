@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from compensation.models import CompensationRule, Coupon
-from compensation.rules import compensation_issue, compensation_preview
+from compensation.models import CompensationRequest, CompensationRule, Coupon, RequestKind, RequestStatus
+from compensation.rules import compensation_issue, compensation_plan, compensation_preview
 from core import roles
 from incidents.models import AffectedOrder
 from tests.concurrency import run_together
@@ -48,6 +48,20 @@ def typhoon_with_parcels():
     return incident, parcels, supervisor
 
 
+def approved_plan(incident, actor) -> CompensationRequest:
+    """An approved incident request with its plan, as the request service writes it."""
+    request = CompensationRequest.objects.create(
+        kind=RequestKind.INCIDENT_RULES,
+        incident=incident,
+        cost=Decimal("0"),
+        requested_by=actor,
+        decided_by=actor,
+        status=RequestStatus.APPROVED,
+    )
+    compensation_plan(request=request)
+    return request
+
+
 def test_preview_counts_orders_and_cost_per_rule_before_issuing():
     incident, _parcels, _supervisor = typhoon_with_parcels()
 
@@ -61,8 +75,9 @@ def test_preview_counts_orders_and_cost_per_rule_before_issuing():
 def test_each_order_gets_its_best_rule_once_and_a_rerun_adds_nothing():
     incident, parcels, supervisor = typhoon_with_parcels()
 
-    first = compensation_issue(incident=incident, actor=supervisor)
-    again = compensation_issue(incident=incident, actor=supervisor)
+    request = approved_plan(incident, supervisor)
+    first = compensation_issue(request=request)
+    again = compensation_issue(request=request)
 
     assert (first, again) == (4, 0)
     values = {coupon.order_id: coupon.value for coupon in Coupon.objects.filter(incident=incident)}
@@ -79,7 +94,8 @@ def test_each_order_gets_its_best_rule_once_and_a_rerun_adds_nothing():
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_runs_issue_each_coupon_once():
     incident, _parcels, supervisor = typhoon_with_parcels()
-    run_together(lambda _index: compensation_issue(incident=incident, actor=supervisor), 2)
+    request = approved_plan(incident, supervisor)
+    run_together(lambda _index: compensation_issue(request=request), 2)
 
     assert Coupon.objects.filter(incident=incident).count() == 4
     assert Coupon.objects.values("order_id").distinct().count() == 4

@@ -21,6 +21,7 @@ from complaints.services import (
 )
 from core import roles
 from incidents.linking import LinkCriteria, incident_link_orders
+from notifications.models import Notification
 from tests.concurrency import run_together
 from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
 
@@ -184,6 +185,11 @@ def test_reminder_four_hours_before_then_escalation_at_the_deadline_each_once(
         assert complaint_deadlines_sweep(now=FILED + timedelta(hours=30)) == {"reminded": 0, "escalated": 0}
 
     assert len(callbacks) == 2
+    alerts = Notification.objects.filter(event_type="staff_alert").order_by("pk")
+    assert [(alert.recipient, alert.event_key.split(":")[1]) for alert in alerts] == [
+        ("agent@example.com", "complaint-reminder"),
+        ("boss@example.com", "complaint-escalation"),
+    ]  # outbox rows, retried like any message until they are sent
     deadline = complaint.deadlines.get()
     assert (deadline.met, deadline.escalated_at) == (False, FILED + timedelta(hours=24))
     assert Complaint.objects.get(pk=complaint.pk).escalated is True
@@ -220,3 +226,11 @@ def test_two_concurrent_sweeps_fire_each_reminder_and_escalation_once():
     assert sum(result["reminded"] for result in results) == 1
     assert ReplyDeadline.objects.filter(escalated_at__isnull=False).count() == 1
     assert ReplyDeadline.objects.filter(reminded_at__isnull=False).count() == 1
+
+
+def test_a_customer_chasing_an_overdue_complaint_leaves_it_escalated(complaint):
+    complaint_deadlines_sweep(now=FILED + timedelta(hours=25))
+
+    complaint_customer_message(complaint_id=complaint.pk, body="还没人回复吗？", now=FILED + timedelta(hours=26))
+
+    assert Complaint.objects.get(pk=complaint.pk).escalated is True

@@ -56,3 +56,12 @@ def test_heartbeat_is_one_row_per_worker():
     worker_heartbeat_record(worker="celery@a")
 
     assert WorkerHeartbeat.objects.count() == 1
+
+
+def test_public_health_output_names_the_failed_check_without_its_error_text(client):
+    worker_heartbeat_record(worker="celery@test")
+    with broker_unreachable():
+        body = client.get("/healthz").content.decode()
+
+    assert '"broker": {"ok": false, "detail": "unreachable"}' in body
+    assert "127.0.0.1" not in body and "Error" not in body

@@ -7,7 +7,6 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from core import roles
-from incidents.hooks import public_update_committed
 from incidents.models import Incident, IncidentStatus, IncidentUpdate, UpdateKind, Visibility
 from incidents.services import IncidentError, incident_post_update, incident_transition
 from tests.concurrency import run_together
@@ -203,29 +202,6 @@ def test_update_needs_chinese_text(manager):
 
     with pytest.raises(IncidentError):
         incident_post_update(incident_id=incident.pk, actor=manager, body_zh="  ")
-
-
-@pytest.mark.django_db(transaction=True)
-def test_public_hook_fires_after_commit_once_per_public_row_and_never_for_internal():
-    received = []
-
-    def receiver(sender, update_id, **kwargs):
-        received.append(update_id)
-
-    public_update_committed.connect(receiver)
-    try:
-        manager = UserFactory(role=roles.INCIDENT_MANAGER)
-        incident = declare_incident(actor=manager)
-        internal = incident_post_update(
-            incident_id=incident.pk, actor=manager, body_zh="内部备注", visibility=Visibility.INTERNAL
-        )
-        public = incident_post_update(incident_id=incident.pk, actor=manager, body_zh="公开说明")
-    finally:
-        public_update_committed.disconnect(receiver)
-
-    declared = IncidentUpdate.objects.get(incident=incident, kind=UpdateKind.DECLARED)
-    assert received == [declared.pk, public.pk]
-    assert internal.pk not in received
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,14 +3,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.core import mail
 from django.utils import timezone
 
 from core import roles
 from incidents.models import AlertKind, Incident, TargetAlert, UpdateKind
 from incidents.services import incident_transition
 from incidents.targets import incident_targets_check
-from incidents.tasks import send_target_alert
+from notifications.models import Notification, Status
+from notifications.sending import notifications_send
 from tests.concurrency import run_together
 from tests.factories import UserFactory, declare_incident
 
@@ -51,15 +51,22 @@ def test_response_about_to_be_missed_then_missed_each_raise_once(incident, djang
     assert incident.updates.filter(kind=UpdateKind.TARGET).count() == 2
 
 
-def test_alert_email_goes_to_the_commander_and_supervisors(incident, settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+def test_alert_email_goes_to_the_commander_and_supervisors_through_the_outbox(incident, providers):
+    _twilio, smtp = providers
+    smtp.refuse_next = 1  # the mail server is briefly unavailable
+
     alert = incident_targets_check(now=incident.response_due_at + timedelta(seconds=1))[0]
+    rows = Notification.objects.filter(event_key=f"staff:target-alert:{alert.pk}")
+    first = notifications_send(ids=list(rows.values_list("pk", flat=True)))
+    rows.update(next_attempt_at=timezone.now())
+    second = notifications_send(ids=list(rows.values_list("pk", flat=True)))
 
-    send_target_alert.apply(args=[alert.pk])
-
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == ["commander@example.com", "supervisor@example.com"]
-    assert incident.reference in mail.outbox[0].subject
+    assert sorted(first.values()) == ["retry", "sent"]  # one refused and kept for a retry, not lost
+    assert sorted(second.values()) == ["sent", "skipped"]
+    assert {row.recipient for row in rows} == {"commander@example.com", "supervisor@example.com"}
+    assert set(rows.values_list("status", flat=True)) == {Status.SENT}
+    received = [message for message in smtp.messages if incident.reference in str(message["Subject"])]
+    assert sorted(str(message["To"]) for message in received) == ["commander@example.com", "supervisor@example.com"]
 
 
 def test_acknowledged_incident_raises_no_response_alert(incident, commander):

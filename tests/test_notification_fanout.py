@@ -5,13 +5,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from core import roles
 from incidents.linking import LinkCriteria, incident_link_orders
 from incidents.models import Severity, Visibility
 from incidents.services import incident_post_update, incident_transition
 from notifications.models import Notification, Status
-from notifications.services import quiet_hours_release
+from notifications.quiet_hours import quiet_hours_release
+from notifications.sending import notifications_send
 from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
 
 pytestmark = pytest.mark.django_db
@@ -149,25 +151,33 @@ def test_quiet_hours_hold_sms_until_eight(settings, local_time, released_at):
     assert quiet_hours_release(now).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") == released_at
 
 
-def test_critical_incident_sms_bypasses_quiet_hours(manager, settings):
-    from django.utils import timezone
-
-    hour = timezone.localtime().hour
-    settings.QUIET_HOURS_START, settings.QUIET_HOURS_END = hour, (hour + 2) % 24  # quiet right now
-    for severity, expected_now in ((Severity.CRITICAL, True), (Severity.MAJOR, False)):
+def test_quiet_hours_are_kept_in_the_recipients_own_time_and_critical_incidents_skip_them(manager, providers, settings):
+    settings.QUIET_HOURS_START, settings.QUIET_HOURS_END = 22, 8
+    shanghai_hour = timezone.localtime(timezone.now(), SHANGHAI).hour
+    london_hour = timezone.localtime(timezone.now(), ZoneInfo("Europe/London")).hour
+    night_in = {"shanghai": shanghai_hour >= 22 or shanghai_hour < 8, "london": london_hour >= 22 or london_hour < 8}
+    sent = {}
+    for severity in (Severity.CRITICAL, Severity.MAJOR):
         incident = declare_incident(actor=manager, severity=severity)
-        OrderFactory(hub=f"hub-{severity}")
+        for phone in ("+8613800138001", "+447911123456"):
+            OrderFactory(hub=f"hub-{severity}", customer=CustomerFactory(phone=phone, email=""))
         incident_link_orders(incident=incident, criteria=LinkCriteria(hubs=[f"hub-{severity}"]), actor=manager)
-        sms = Notification.objects.get(incident=incident, channel="sms")
+        rows = Notification.objects.filter(incident=incident, channel="sms")
+        results = notifications_send(ids=list(rows.values_list("pk", flat=True)))
+        for row in rows:
+            place = "shanghai" if row.recipient.startswith("+86") else "london"
+            sent[(severity, place)] = results[row.pk]
 
-        assert (sms.next_attempt_at <= timezone.now()) is expected_now
+    for place, night in night_in.items():
+        assert sent[(Severity.CRITICAL, place)] == "sent"
+        assert sent[(Severity.MAJOR, place)] == ("deferred" if night else "sent")
+    held = Notification.objects.filter(status=Status.PENDING, channel="sms")
+    assert all(row.next_attempt_at > timezone.now() and row.attempts == 0 for row in held)
 
 
-def test_a_large_incidents_update_is_written_by_a_worker_and_the_sweeper_never_forgets_it(
-    affected, manager, settings, django_capture_on_commit_callbacks
-):
+def test_a_large_incidents_update_is_written_by_a_worker_and_the_sweep_never_forgets_it(affected, manager, settings):
+    from incidents.messaging import incident_announcements_sweep, update_announce
     from incidents.models import IncidentUpdate
-    from notifications.services import incident_update_fan_out_deferred, notifications_sweep
 
     settings.NOTIFICATION_SYNC_FAN_OUT_LIMIT = 2  # the fixture's incident has six parcels
     incident, _customers = affected
@@ -176,12 +186,13 @@ def test_a_large_incidents_update_is_written_by_a_worker_and_the_sweeper_never_f
 
     assert rows(f"incident-update:{update.pk}") == {}
     assert IncidentUpdate.objects.get(pk=update.pk).fanned_out_at is None
-    IncidentUpdate.objects.filter(pk=update.pk).update(created_at=update.created_at - timedelta(minutes=10))
-    assert notifications_sweep()["fan_outs"] == 1  # its task was lost: queued again
+    IncidentUpdate.objects.filter(incident=incident).update(created_at=update.created_at - timedelta(minutes=10))
+    assert incident_announcements_sweep() == 2  # the declaration and this update: their tasks were lost
 
-    incident_update_fan_out_deferred(update_id=update.pk)
-    incident_update_fan_out_deferred(update_id=update.pk)
+    for row in IncidentUpdate.objects.filter(incident=incident):
+        update_announce(update_id=row.pk)
+    update_announce(update_id=update.pk)  # a duplicate task writes nothing new
 
     assert len(rows(f"incident-update:{update.pk}")) == 4
     assert IncidentUpdate.objects.get(pk=update.pk).fanned_out_at is not None
-    assert notifications_sweep()["fan_outs"] == 0
+    assert incident_announcements_sweep() == 0

@@ -12,7 +12,7 @@ from customers.models import Customer
 from devtools.fake_twilio import Reply
 from incidents.linking import LinkCriteria, incident_link_orders
 from notifications.models import Notification, Status
-from notifications.services import notification_send
+from notifications.sending import notification_send
 from tests.concurrency import run_together
 from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
 

@@ -22,7 +22,7 @@ def signed_post(client, settings, path, data, *, public_base=None):
 
 @pytest.fixture
 def sent_sms(providers):
-    from notifications.services import notification_send
+    from notifications.sending import notification_send
 
     sms, _email = affected_customer(phone="+447700900140")
     notification_send(notification_id=sms.pk)

@@ -45,8 +45,8 @@ def test_a_parcel_no_incident_touched_is_looked_up_in_one_query(client, django_a
 def test_a_delayed_parcel_with_a_coupon_is_looked_up_in_three_queries(
     client, delayed_parcel, django_assert_num_queries
 ):
-    _incident, order = delayed_parcel
-    sent = Notification.objects.filter(customer=order.customer).update(status=Status.SENT)
+    incident, order = delayed_parcel
+    sent = Notification.objects.filter(customer=order.customer, incident=incident).update(status=Status.SENT)
 
     with django_assert_num_queries(3):  # the parcel, its incidents with the messages sent, its coupons
         response = client.post(TRACK, {"tracking_number": "SF6660000000001", "phone_last4": "4321"})
@@ -91,10 +91,10 @@ def test_incident_page_shows_public_updates_only(client, delayed_parcel):
 
 
 def test_messages_link_to_the_incident_page(delayed_parcel):
-    from notifications.messages import message_context
+    from incidents.messaging import message_contexts
     from notifications.models import Notification
 
     incident, order = delayed_parcel
     notification = Notification.objects.filter(customer=order.customer, incident=incident).first()
 
-    assert message_context(notification)["link"].endswith(f"/incidents/{incident.pk}/")
+    assert message_contexts([notification])[notification.pk]["link"].endswith(f"/incidents/{incident.pk}/")

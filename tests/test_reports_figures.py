@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from django.db import connection
 
 from incidents.models import IncidentCategory
 from reports.selectors import Filters, dashboard, incident_report
-from tests import report_data
+from tests import quickstart, report_data
 
 pytestmark = pytest.mark.django_db
 
@@ -179,3 +182,39 @@ def test_report_of_an_incident_with_complaints(data):
     assert report.customers["affected_orders"] == 3
     assert report.customers["last_first_message_max"] == pytest.approx(1200)
     assert report.compensation["cost"] == Decimal("10.00")
+
+
+def _flat(figures: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(figures, dict):
+        return {key: value for name, item in figures.items() for key, value in _flat(item, f"{prefix}{name}.").items()}
+    if isinstance(figures, list):
+        return {
+            key: value for index, item in enumerate(figures) for key, value in _flat(item, f"{prefix}{index}.").items()
+        }
+    return {prefix.rstrip("."): figures}
+
+
+def _same(one: Any, other: Any) -> bool:
+    if isinstance(one, float) or isinstance(other, float):
+        return one is not None and other is not None and math.isclose(one, other, rel_tol=1e-9)
+    return one == other
+
+
+def test_figures_on_the_embedded_sqlite_database_are_those_on_postgresql(quickstart_database, tmp_path):
+    # given the data set on PostgreSQL, in this process, and on the quick start's SQLite, in its own
+    on_postgresql = _flat(report_data.figures())
+    on_sqlite = _flat(quickstart.run("tests.report_data:figures", var_dir=tmp_path, template=quickstart_database))
+
+    # then every figure is the same, percentiles included
+    assert connection.vendor == "postgresql"
+    differences = {
+        key: (on_postgresql.get(key), on_sqlite.get(key))
+        for key in on_postgresql.keys() | on_sqlite.keys()
+        if not _same(on_postgresql.get(key), on_sqlite.get(key))
+    }
+    assert differences == {}, "\n".join(f"{key}: {pair}" for key, pair in sorted(differences.items()))
+    assert on_sqlite["incidents.total.acknowledge_p90"] == pytest.approx(2280)
+    assert on_sqlite["customers.last_first_message_p90"] == pytest.approx(1200 + 0.9 * 2400)
+    assert on_sqlite["complaints.first_response_median"] == pytest.approx(57600)
+    assert on_sqlite["report A.complaint_rows.1.1"] == pytest.approx(108000)
+    assert len(on_postgresql) > 300

@@ -124,6 +124,7 @@ CSRF_EXEMPT = {
     "subscribe/cancel/<str:token>/": "status notices' one-click unsubscribe (RFC 8058); the signed token is the guard",
     "webhooks/twilio/status": "Twilio cannot send a token; X-Twilio-Signature is checked",
     "webhooks/twilio/inbound": "as above",
+    "webhooks/email/<str:provider>/tracking/": "email providers cannot send a token; basic auth is checked (Anymail)",
 }
 
 
@@ -180,7 +181,7 @@ def test_secrets_and_phone_numbers_stay_out_of_the_logs(providers, settings, cap
     from devtools.fake_twilio import Reply
     from incidents.linking import LinkCriteria, incident_link_orders
     from notifications.models import Notification
-    from notifications.services import notifications_send
+    from notifications.sending import notifications_send
     from tests.conftest import TWILIO_TEST_TOKEN
     from tests.factories import CustomerFactory, OrderFactory, declare_incident
 

@@ -22,6 +22,8 @@ SECURE = {
     "ALLOWED_HOSTS": "status.example.com",
     "DATABASE_URL": "postgres://app@db.internal:5432/parcel",
     "REDIS_URL": "redis://cache.internal:6379/0",
+    "PUBLIC_BASE_URL": "https://status.example.com",
+    "TRUSTED_PROXY_IPS": "10.0.0.2",
 }
 PRINT_SETTINGS = (
     "import json, django; from django.conf import settings; django.setup(); "
@@ -71,6 +73,8 @@ def test_secure_production_settings_start_with_hardening_on():
         ({"DATABASE_URL": None}, "not the embedded SQLite database"),
         ({"DATABASE_URL": "sqlite:///tmp/x.sqlite3"}, "not the embedded SQLite database"),
         ({"REDIS_URL": None}, "the filesystem broker is for development"),
+        ({"PUBLIC_BASE_URL": None}, "PUBLIC_BASE_URL must be set to the https://"),
+        ({"PUBLIC_BASE_URL": "http://status.example.com"}, "PUBLIC_BASE_URL must be set to the https://"),
     ],
 )
 def test_production_refuses_each_insecure_setting(overrides, complaint):
@@ -114,3 +118,31 @@ def test_development_runs_on_embedded_defaults(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1])["DEBUG"] is True
     assert (tmp_path / "broker" / "queue").is_dir()
+
+
+def test_production_warns_loudly_without_trusted_proxy_ips():
+    without = load_settings({"TRUSTED_PROXY_IPS": None})
+    with_proxy = load_settings({})
+
+    assert without.returncode == 0, without.stderr
+    assert "WARNING: DJANGO_ENV=production without TRUSTED_PROXY_IPS" in without.stderr
+    assert "TRUSTED_PROXY_IPS" not in with_proxy.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"QUIET_HOURS_END": "24"}, "QUIET_HOURS_END must be at most 23, got 24"),
+        ({"NOTIFICATION_MAX_IN_FLIGHT": "0"}, "NOTIFICATION_MAX_IN_FLIGHT must be at least 1, got 0"),
+        ({"EMAIL_PROVIDER": "carrier-pigeon"}, "EMAIL_PROVIDER must be one of"),
+        (
+            {"EMAIL_PROVIDER": "postmark", "ANYMAIL_POSTMARK_SERVER_TOKEN": "x"},
+            "ANYMAIL_WEBHOOK_SECRET (user:password) must be set",
+        ),
+    ],
+)
+def test_notification_settings_out_of_range_stop_start_up_naming_the_variable(overrides, message):
+    result = load_settings(overrides)
+
+    assert result.returncode != 0
+    assert message in result.stderr

@@ -9,14 +9,15 @@ from django.urls import reverse
 
 from components.models import ComponentStatus, ServiceComponent
 from core import roles
-from incidents.models import Visibility
+from incidents.messaging import incident_announcements_sweep, update_announce
+from incidents.models import IncidentUpdate, Visibility
 from incidents.services import incident_post_update
 from notifications.models import Channel, EventType, Notification, Status, StatusSubscription
-from notifications.services import inbound_sms_apply, notifications_send
+from notifications.receipts import inbound_sms_apply
+from notifications.sending import notifications_send
 from notifications.subscriptions import (
     CODE_MAX_ATTEMPTS,
     signed_link,
-    status_notice_fan_out,
     subscription_code_check,
     subscription_confirm,
     subscription_request,
@@ -143,8 +144,8 @@ def test_notices_go_once_to_active_subscribers_of_the_components():
         incident_id=incident.pk, actor=manager, body_zh="改由深圳中转", body_en="Parcels go through Shenzhen"
     )
 
-    written = status_notice_fan_out(update_id=update.pk)
-    again = status_notice_fan_out(update_id=update.pk)
+    written = update_announce(update_id=update.pk)["subscribers"]
+    again = update_announce(update_id=update.pk)["subscribers"]
 
     notices = Notification.objects.filter(event_type=EventType.STATUS_NOTICE, incident_update=update)
     assert written == 2
@@ -163,7 +164,7 @@ def test_internal_updates_send_no_notice():
         incident_id=incident.pk, actor=manager, body_zh="内部", visibility=Visibility.INTERNAL
     )
 
-    assert status_notice_fan_out(update_id=update.pk) == 0
+    assert update_announce(update_id=update.pk)["subscribers"] == 0
 
 
 def test_stop_ends_sms_notices_and_suppresses_what_waits():
@@ -171,7 +172,7 @@ def test_stop_ends_sms_notices_and_suppresses_what_waits():
     subscription = _active(channel=Channel.SMS, address="+8613800138000")
     incident = declare_incident(actor=manager)
     update = incident_post_update(incident_id=incident.pk, actor=manager, body_zh="进展")
-    status_notice_fan_out(update_id=update.pk)
+    update_announce(update_id=update.pk)
 
     assert inbound_sms_apply(from_number="+8613800138000", body="TD") == "opted_out"
 
@@ -187,7 +188,7 @@ def test_email_notice_is_sent_with_a_one_click_unsubscribe_that_works(client, pr
     subscription = _active(address="ops@example.com")
     incident = declare_incident(actor=manager, title_en="Hub stopped")
     update = incident_post_update(incident_id=incident.pk, actor=manager, body_zh="抢修中", body_en="Repairing")
-    status_notice_fan_out(update_id=update.pk)
+    update_announce(update_id=update.pk)
     notice = subscription.notifications.get(event_type=EventType.STATUS_NOTICE)
 
     assert notifications_send(ids=[notice.pk]) == {notice.pk: "sent"}
@@ -209,15 +210,22 @@ def test_subscribers_are_never_counted_as_customers():
     assert notification.subscription_id is not None
 
 
-def test_a_committed_public_update_reaches_subscribers_through_the_hook(django_capture_on_commit_callbacks):
+def test_a_public_update_whose_announcement_was_lost_is_announced_by_the_sweep(settings):
     manager = UserFactory(role=roles.INCIDENT_MANAGER)
     subscription = _active()
     incident = declare_incident(actor=manager)
+    update = incident_post_update(incident_id=incident.pk, actor=manager, body_zh="进展")
+    IncidentUpdate.objects.filter(incident=incident).update(
+        created_at=update.created_at - settings.NOTIFICATION_LEASE * 2
+    )
 
-    with django_capture_on_commit_callbacks(execute=True):
-        update = incident_post_update(incident_id=incident.pk, actor=manager, body_zh="进展")
+    lost = incident_announcements_sweep()  # the declaration's row and this update: their tasks never ran
+    for row in IncidentUpdate.objects.filter(incident=incident):
+        update_announce(update_id=row.pk)
 
+    assert lost == 2
     assert subscription.notifications.filter(event_type=EventType.STATUS_NOTICE, incident_update=update).count() == 1
+    assert incident_announcements_sweep() == 0
 
 
 def test_admin_lists_subscriptions_and_their_messages(admin_client):
@@ -232,34 +240,33 @@ def test_admin_lists_subscriptions_and_their_messages(admin_client):
     assert "ops@example.com" in detail.content.decode()
 
 
-def test_maintenance_is_announced_when_scheduled_started_and_completed_once_each(django_capture_on_commit_callbacks):
+def test_maintenance_is_announced_when_scheduled_started_and_completed_once_each():
     from datetime import timedelta
 
     from django.utils import timezone
 
+    from components.messaging import maintenance_announce
     from components.models import Maintenance
     from components.services import maintenance_complete, maintenances_advance
-    from notifications.subscriptions import maintenance_notice_fan_out
 
     tracking = ServiceComponent.objects.create(name_zh="运单查询")
     hub = ServiceComponent.objects.create(name_zh="广州白云转运中心")
     watcher = _active(address="tracking@example.com", components=[tracking.pk])
     _active(address="hub@example.com", components=[hub.pk])
     now = timezone.now()
-    with django_capture_on_commit_callbacks(execute=True):
-        maintenance = Maintenance.objects.create(
-            title_zh="数据库升级",
-            title_en="Database upgrade",
-            starts_at=now - timedelta(minutes=1),
-            ends_at=now + timedelta(hours=1),
-        )
-        maintenance.components.add(tracking)
-    with django_capture_on_commit_callbacks(execute=True):
-        maintenances_advance()
+    maintenance = Maintenance.objects.create(
+        title_zh="数据库升级",
+        title_en="Database upgrade",
+        starts_at=now + timedelta(minutes=1),
+        ends_at=now + timedelta(hours=1),
+    )
+    maintenance.components.add(tracking)
+    maintenance_announce(maintenance_id=maintenance.pk)  # the worker, after the commit
+    maintenances_advance(now=now + timedelta(minutes=2))  # starts it; the beat announces what a lost task did not
     maintenance.refresh_from_db()
     maintenance_complete(maintenance=maintenance)
-    maintenance_notice_fan_out(maintenance_id=maintenance.pk)
-    maintenance_notice_fan_out(maintenance_id=maintenance.pk)  # again: nothing new
+    maintenance_announce(maintenance_id=maintenance.pk)
+    maintenance_announce(maintenance_id=maintenance.pk)  # again: nothing new
 
     notices = Notification.objects.filter(event_type=EventType.STATUS_NOTICE).order_by("pk")
     assert [n.event_key for n in notices] == [
@@ -269,3 +276,114 @@ def test_maintenance_is_announced_when_scheduled_started_and_completed_once_each
     ]
     assert {n.subscription_id for n in notices} == {watcher.pk}
     assert "Database upgrade" in notices[0].subject
+
+
+def test_an_address_that_unsubscribed_must_confirm_again_when_someone_signs_it_up(client):
+    from notifications.subscriptions import subscription_cancel
+
+    subscription = _active(address="left@example.com")
+    subscription_cancel(subscription=subscription)
+
+    client.post(SUBSCRIBE, {"channel": "email", "email": "left@example.com"})
+
+    subscription.refresh_from_db()
+    assert subscription.is_active is False
+    assert subscription.confirmed_at is None
+    assert subscription.notifications.filter(event_type=EventType.STATUS_CONFIRM).count() == 2  # a new confirmation
+
+
+def test_an_active_number_answers_a_code_exactly_as_a_wrong_code_does(client):
+    _active(channel=Channel.SMS, address="+8613800138001")
+    stranger = client.post(SUBSCRIBE, {"channel": "sms", "phone": "+8613800138001"})
+    fresh = client.post(SUBSCRIBE, {"channel": "sms", "phone": "+8613800138002"})
+
+    answers = [
+        client.post(response["Location"], {"code": "123456"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        for response in (stranger, fresh)
+    ]
+
+    assert stranger.status_code == fresh.status_code == 302
+    assert all("not right" in answer for answer in answers)
+    assert StatusSubscription.objects.get(address="+8613800138001").notifications.count() == 1  # told nothing
+
+
+def test_the_confirmation_limit_expires_so_strangers_cannot_lock_a_number_out(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications.subscriptions import MAX_CONFIRMATIONS
+
+    for _ in range(MAX_CONFIRMATIONS + 2):
+        subscription_request(channel=Channel.SMS, address="+8613800138003", language="en", component_ids=[])
+    subscription = StatusSubscription.objects.get(address="+8613800138003")
+    assert subscription.notifications.count() == MAX_CONFIRMATIONS
+
+    subscription.notifications.update(created_at=timezone.now() - timedelta(hours=25))
+    subscription_request(channel=Channel.SMS, address="+8613800138003", language="en", component_ids=[])
+
+    assert subscription.notifications.count() == MAX_CONFIRMATIONS + 1
+
+
+def test_sms_codes_go_only_to_the_allowed_countries(client, settings):
+    settings.SUBSCRIPTION_SMS_COUNTRIES = ["CN"]
+
+    response = client.post(SUBSCRIBE, {"channel": "sms", "phone": "+447911123456"}, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 400
+    assert "cannot send text messages to that country" in response.content.decode()
+    assert not Notification.objects.exists()
+
+
+def test_an_hourly_budget_caps_the_codes_the_whole_site_sends(client, settings):
+    settings.SUBSCRIPTION_SMS_PER_HOUR = 2
+
+    codes = [
+        client.post(SUBSCRIBE, {"channel": "sms", "phone": f"+86138001380{index:02d}"}, REMOTE_ADDR=f"10.0.0.{index}")
+        for index in range(3)
+    ]
+
+    assert [response.status_code for response in codes] == [302, 302, 429]
+    assert Notification.objects.filter(event_type=EventType.STATUS_CONFIRM).count() == 2
+
+
+def test_a_replayed_stop_does_not_undo_a_later_start():
+    from customers.models import Customer
+
+    customer = Customer.objects.create(external_id="STOP1", name="王芳", phone="+8613800138004")
+
+    assert inbound_sms_apply(from_number=customer.phone, body="TD", provider_message_id="SMstop") == "opted_out"
+    assert inbound_sms_apply(from_number=customer.phone, body="START", provider_message_id="SMstart") == "opted_in"
+    assert inbound_sms_apply(from_number=customer.phone, body="TD", provider_message_id="SMstop") is None
+
+    customer.refresh_from_db()
+    assert customer.sms_consent is True
+
+
+def test_subscribers_messages_and_codes_are_hidden_from_staff_who_may_not_see_subscribers(client):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory as Users
+
+    subscription = subscription_request(channel=Channel.SMS, address="+8613800138005", language="en", component_ids=[])
+    confirmation = _confirmation(subscription)
+    code = re.search(r"\d{6}", confirmation.body).group(0)
+    manager = Users(role=roles.INCIDENT_MANAGER, is_staff=True)
+    supervisor = Users(role=roles.SUPERVISOR, is_staff=True)
+    assert Group.objects.get(name=roles.SUPERVISOR).permissions.filter(codename="view_statussubscription").exists()
+
+    pages = {}
+    for user in (manager, supervisor):
+        client.force_login(user)
+        listing = client.get(reverse("admin:notifications_notification_changelist") + "?q=%2B8613800138005")
+        detail = client.get(reverse("admin:notifications_notification_change", args=[confirmation.pk]))
+        pages[user.pk] = (listing.content.decode(), detail.status_code, detail.content.decode())
+
+    manager_list, manager_detail_status, _ = pages[manager.pk]
+    supervisor_list, supervisor_detail_status, supervisor_detail = pages[supervisor.pk]
+    assert f"/{confirmation.pk}/change/" not in manager_list
+    assert manager_detail_status in (302, 404)  # not theirs to open
+    assert f"/{confirmation.pk}/change/" in supervisor_list
+    assert supervisor_detail_status == 200
+    assert "+8613800138005" in supervisor_detail
+    assert code not in supervisor_detail

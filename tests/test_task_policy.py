@@ -8,7 +8,8 @@ from django.conf import settings
 
 from config.celery import app
 from config.task_policy import TASK_POLICY
-from notifications.services import BACKOFF_MAX_SECONDS
+from notifications.outcomes import BACKOFF_MAX_SECONDS
+from notifications.sending import TASK_BUDGET_SECONDS
 
 CELERY_DEFAULT_RETRY_BACKOFF_MAX = 600
 
@@ -45,6 +46,8 @@ def test_sending_finishes_inside_the_outbox_lease():
     assert (
         TASK_POLICY["notifications.tasks.send_notifications"].time_limit < settings.NOTIFICATION_LEASE.total_seconds()
     )
+    # A send task stops claiming at its budget, well before the soft limit cuts it off.
+    assert TASK_POLICY["notifications.tasks.send_notifications"].soft_time_limit - 30 > TASK_BUDGET_SECONDS
 
 
 def test_redis_visibility_timeout_outlasts_every_countdown_and_late_ack_task():

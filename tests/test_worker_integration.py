@@ -119,3 +119,28 @@ def test_an_approved_compensation_is_issued_by_the_worker_with_progress(celery_w
     assert _wait_for(lambda: type(request).objects.get(pk=request.pk).status == "issued")
     request.refresh_from_db()
     assert (request.issued, Coupon.objects.filter(incident=incident).count()) == (4, 4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_public_updates_reach_status_subscribers_through_the_worker_and_internal_ones_never(celery_worker, providers):
+    from core import roles
+    from incidents.models import Visibility
+    from incidents.services import incident_post_update
+    from notifications.models import EventType, Notification
+    from notifications.subscriptions import subscription_confirm, subscription_request
+    from tests.factories import UserFactory, declare_incident
+
+    _twilio, smtp = providers
+    subscription = subscription_request(channel="email", address="watcher@example.com", language="en", component_ids=[])
+    subscription_confirm(subscription=subscription)
+    manager = UserFactory(role=roles.INCIDENT_MANAGER)
+    incident = declare_incident(actor=manager, title_en="Sorting line stopped")
+
+    incident_post_update(incident_id=incident.pk, actor=manager, body_zh="内部", visibility=Visibility.INTERNAL)
+    incident_post_update(incident_id=incident.pk, actor=manager, body_zh="抢修中", body_en="Repairs under way")
+
+    notices = Notification.objects.filter(subscription=subscription, event_type=EventType.STATUS_NOTICE)
+    assert _wait_for(lambda: notices.filter(status="sent").count() == 2)  # the declaration and the public update
+    bodies = [message.get_body(("plain",)).get_content() for message in smtp.received_by("watcher@example.com")]
+    assert any("Repairs under way" in body for body in bodies)
+    assert not any("内部" in body for body in bodies)

@@ -19,10 +19,10 @@ import django
 
 django.setup()
 
-from notifications import services  # noqa: E402
+from notifications import outcomes  # noqa: E402
 
-services.BACKOFF_BASE_SECONDS = float(os.environ.get("FAULT_BACKOFF_BASE_SECONDS", "1"))
-services.BACKOFF_MAX_SECONDS = float(os.environ.get("FAULT_BACKOFF_MAX_SECONDS", "8"))
+outcomes.BACKOFF_BASE_SECONDS = float(os.environ.get("FAULT_BACKOFF_BASE_SECONDS", "1"))
+outcomes.BACKOFF_MAX_SECONDS = float(os.environ.get("FAULT_BACKOFF_MAX_SECONDS", "8"))
 
 from celery.__main__ import main  # noqa: E402
 

@@ -7,9 +7,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rest_framework.authtoken.models import Token
 
 from core import demo, roles
+from core.models import ApiToken
+from core.services import api_token_issue
 from orders.models import Order
 from orders.services import orders_ingest
 
@@ -70,7 +71,10 @@ class Command(BaseCommand):
                 user.save(update_fields=["password"])
             if role is not None:
                 user.groups.add(Group.objects.get(name=role))
-        token, _ = Token.objects.get_or_create(user=user_model.objects.get(username="order-system"))
+        order_system = user_model.objects.get(username="order-system")
+        token = ApiToken.objects.usable().filter(user=order_system).first() or api_token_issue(
+            name="order system", user=order_system
+        )
         self.stdout.write(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         for username, role, _is_staff in DEMO_USERS[:-1]:
             self.stdout.write(f"  {username:<11} {role or 'Superuser'}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.backup import BackupError, Database, restore_verify
@@ -25,7 +26,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, manifest: Path, database_url: str, **options: Any) -> None:
         try:
-            checked, differences = restore_verify(manifest_path=manifest, target=Database.from_url(database_url))
+            checked, differences = restore_verify(
+                manifest_path=manifest,
+                target=Database.from_url(database_url),
+                encryption_key=settings.BACKUP_ENCRYPTION_KEY,
+            )
         except BackupError as error:
             raise CommandError(str(error)) from None
         for difference in differences:

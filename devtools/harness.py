@@ -1,0 +1,158 @@
+"""What benchmarks and the fault suite share: a scratch database, the provider
+stand-ins in their own processes, the settings that point at them, and the
+worker's command line as ``deploy/`` writes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TWILIO_SID = "AC" + "0" * 32
+TWILIO_TOKEN = "bench-token"  # noqa: S105 - the stand-in's, not a secret
+TWILIO_FROM = "+15005550006"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+def scratch_database(url: str) -> str:
+    """Drop and re-create the database ``url`` names; returns ``url``."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return url
+
+
+def django_on(database_url: str, redis_url: str, **settings: str) -> None:
+    """Set Django up in this process on ``database_url`` (migrated) and ``redis_url``."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url, **settings)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+class StandIn:
+    """A provider stand-in (``devtools.stand_ins``) in a process of its own."""
+
+    def __init__(self, kind: str, **options: float) -> None:
+        self.kind = kind
+        self.port, self.stats_port = free_port(), free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "devtools.stand_ins",
+            kind,
+            "--port",
+            str(self.port),
+            "--stats-port",
+            str(self.stats_port),
+        ]
+        for name, value in options.items():
+            command += [f"--{name.replace('_', '-')}", str(value)]
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the {kind} stand-in did not start")
+        wait_for_port(self.stats_port)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stats(self) -> dict[str, float]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.stats_port}/", timeout=5) as response:
+            return json.loads(response.read())
+
+    def reset(self) -> None:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.stats_port}/", method="POST")
+        urllib.request.urlopen(request, timeout=5).close()  # noqa: S310 - loopback
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def provider_environment(twilio: StandIn | str, smtp_port: int) -> dict[str, str]:
+    """The settings that point our transports at the stand-ins."""
+    return {
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_FROM_NUMBER": TWILIO_FROM,
+        "TWILIO_API_BASE_URL": twilio.base_url if isinstance(twilio, StandIn) else twilio,
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_port),
+        "EMAIL_USE_TLS": "false",
+    }
+
+
+def worker_command(*, concurrency: int, queue: str, loglevel: str = "INFO", python: str | None = None) -> list[str]:
+    """``celery worker`` as deploy/systemd/parcel-worker@.service and Compose start it (prefork)."""
+    return [
+        python or sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--concurrency",
+        str(concurrency),
+        "--max-tasks-per-child",
+        "1000",
+        "--loglevel",
+        loglevel,
+        "--without-gossip",
+        "--without-mingle",
+        "--queues",
+        queue,
+    ]
+
+
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    """A process's resident memory (``VmHWM``: its peak), in MiB."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        return 0.0
+    return 0.0
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(child) for child in children.read().split()]
+    except FileNotFoundError:
+        return []

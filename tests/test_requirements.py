@@ -1,0 +1,27 @@
+"""The runtime requirements install everything the runtime imports."""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import requires
+from pathlib import Path
+
+REQUIREMENTS = Path(__file__).resolve().parent.parent / "requirements.txt"
+
+
+def _pinned() -> set[str]:
+    lines = REQUIREMENTS.read_text().splitlines()
+    return {line.split("==")[0].strip().lower() for line in lines if "==" in line and not line.startswith("#")}
+
+
+def test_runtime_requirements_carry_what_the_redis_broker_needs():
+    # given the packages kombu's Redis transport needs (its "redis" extra), which the broker and cache use
+    needed = {
+        re.split(r"[\s;=<>!~\[]", requirement)[0].lower()
+        for requirement in requires("kombu") or []
+        if 'extra == "redis"' in requirement
+    }
+
+    # then requirements.txt pins each of them: the image and bin/run install only that file
+    assert needed
+    assert needed - _pinned() == set()
