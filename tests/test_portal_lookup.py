@@ -5,10 +5,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import roles
+from incidents.linking import LinkCriteria, incident_link_orders
 from incidents.models import Visibility
 from incidents.services import incident_post_update
 from notifications.models import Notification, Status
-from tests.factories import CustomerFactory, OrderFactory, UserFactory, typhoon_outage
+from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident, typhoon_outage
 
 pytestmark = pytest.mark.django_db
 TRACK = reverse("track")
@@ -40,6 +41,24 @@ def test_a_parcel_no_incident_touched_is_looked_up_in_one_query(client, django_a
         response = client.post(TRACK, {"tracking_number": "SF6660000000002", "phone_last4": "5555"})
 
     assert "SF6660000000002" in response.content.decode()
+
+
+def test_an_internal_incident_stays_out_of_the_lookup(client, django_assert_num_queries):
+    manager = UserFactory(role=roles.INCIDENT_MANAGER)
+    incident = declare_incident(actor=manager, publish=False, title_zh="数据泄露排查", title_en="Data leak review")
+    OrderFactory(
+        tracking_number="SF6660000000003", hub="北京转运中心", customer=CustomerFactory(phone="+8613800136666")
+    )
+    incident_link_orders(incident=incident, criteria=LinkCriteria(hubs=["北京转运中心"]), actor=manager)
+
+    with django_assert_num_queries(1):
+        response = client.post(
+            TRACK, {"tracking_number": "SF6660000000003", "phone_last4": "6666"}, HTTP_ACCEPT_LANGUAGE="en"
+        )
+
+    page = response.content.decode()
+    assert "Data leak review" not in page
+    assert "No incident affects this parcel." in page
 
 
 def test_a_delayed_parcel_with_a_coupon_is_looked_up_in_three_queries(
