@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from compensation.codes import new_code, normalize_code
 from compensation.services import coupon_redeem
 from core.api import RequiredPermissions
 
@@ -16,6 +17,13 @@ class RedeemSerializer(serializers.Serializer):
     )
     customer = serializers.CharField(max_length=64, help_text="Customer id in the order system.")
     order_amount = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+
+    def validate_code(self, value: str) -> str:
+        # More letters and digits than any code has: refused here, before the idempotency
+        # record, whose column holds a real code's length (it was a 500).
+        if len(normalize_code(value)) > len(new_code()):
+            raise serializers.ValidationError("Not a coupon code.")
+        return value
 
 
 class RedeemAnswerSerializer(serializers.Serializer):
