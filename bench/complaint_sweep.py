@@ -45,7 +45,7 @@ def main() -> None:
     from core import roles
     from customers.models import Customer
 
-    customer = Customer.objects.create(external_id="BENCH", name="王芳", phone="+447700900001")
+    customer = Customer.objects.create(external_id="BENCH", name="王芳", phone="+12025550101")
     staff_user(role=roles.SUPERVISOR, username="bench-supervisor", email="supervisor@example.com")
     results = {}
     for size in (10_000, arguments.large):

@@ -1,58 +1,99 @@
-"""The status page under outage traffic: gunicorn, 64 connections, beside the framework's ceiling.
+"""The public portal under a crowd, side by side with the best this machine can do.
 
-Starts gunicorn (the production server) on a scratch database with the demo
-data and, by default, 1,000,000 orders; drives it with wrk at 64 concurrent
-connections and prints requests per second and p99 latency of
+Starts, on a scratch database with the demo data and (by default) 1,000,000 orders:
 
-- a constant view through the same middleware (the best this server can do),
-- the status page ``/`` and ``/api/v2/summary.json`` (served from the published cache),
-- the parcel lookup ``POST /track/`` with right digits for random parcels among the 1M,
+- the project under gunicorn (sync workers, as deploy/gunicorn.conf.py),
+- a minimal Django app (bench/minimal_app.py) under gunicorn with the same flags,
+  answering the bytes and headers the project gave for the same request, and
+  running one indexed query on the orders table for the lookup,
+- nginx with the shipped deploy/nginx configuration (the cache for ``/`` and
+  ``/api/v2/``; TLS off, everything else as shipped) in front of the project, and
+  a second nginx server answering the same bytes from a static file,
 
-and the ratio status/constant (target ≥ 0.8). wrk runs on the same machine, so
-both sides share the cores the same way.
+then drives each with wrk at 64 connections, our side and its yardstick back to back
+in each round (the machine is shared: a pair sees the same load), and prints the
+best round's requests per second and p99 of each, and the median of the rounds' ratios:
 
-    .venv/bin/python bench/status_load.py                  # 1M orders, 10 s per run
-    .venv/bin/python bench/status_load.py --orders 100000 --seconds 5
+- ``/`` and ``/api/v2/summary.json``: the project against the minimal app (goal ≥ 0.95, p99 ≤ 50 ms),
+- ``/`` behind the nginx cache against nginx serving the file (goal ≥ 0.8),
+- ``POST /track/`` with right digits for random parcels among the 1M (one in eight
+  delayed by an open incident) against the minimal app's one-query view (goal ≥ 0.5,
+  p99 ≤ 100 ms).
 
-Needs wrk (Debian: apt-get install wrk) and a local PostgreSQL and Redis.
+    .venv/bin/python -m bench.status_load                        # 1M orders, 10 s per run, 3 rounds
+    .venv/bin/python -m bench.status_load --orders 100000 --seconds 5
+
+Needs wrk and nginx (Debian: apt-get install wrk nginx-light) and a local
+PostgreSQL and Redis. wrk runs on the same machine, so every side shares the
+cores the same way.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parcel_bench_portal")
+from devtools.harness import ROOT, free_port, scratch_django
 
-from _scratch import ROOT, SERVER_URL, setup_django_on_scratch_database
+SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parcel_bench_portal")
 
-PORT = 8799
-BASE = f"http://127.0.0.1:{PORT}"
+
+# Free ports, so two engineers can run the bench on one machine.
+PROJECT_PORT, MINIMAL_PORT, CACHE_PORT, FILE_PORT = (free_port() for _ in range(4))
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 CONNECTIONS = 64
+# What wrk sends with every request, as a browser would.
+REQUEST_HEADERS = {"Accept-Language": "zh-CN", "Accept-Encoding": "gzip"}
+# Added by gunicorn or nginx, not by the application.
+SERVER_HEADERS = {"date", "server", "connection", "transfer-encoding", "keep-alive"}
+PAGES = ("/", "/api/v2/summary.json")
 
 
 def seed(orders: int) -> list[tuple[str, str]]:
-    """Demo data plus ``orders`` parcels; returns (tracking number, last 4 digits) of 2,000 random ones."""
+    """Demo data plus ``orders`` parcels, one hub's parcels (an eighth) delayed by an open
+    incident; returns (tracking number, last 4 digits) of 2,000 random parcels."""
+    from datetime import timedelta
+
     from django.core.management import call_command
     from django.db import connection
+
+    from core import roles
+    from core.demo import HUBS
+    from incidents.linking import Estimate, LinkCriteria, incident_link_orders
+    from tests.factories import UserFactory, declare_incident
 
     call_command("seed_demo", verbosity=0)
     if orders:
         call_command("seed_demo", orders=orders, prefix="BN")
+    manager = UserFactory(role=roles.SUPERVISOR)
+    incident = declare_incident(
+        actor=manager, title_zh="暴雨:上海转运中心延误", title_en="Rainstorm: Shanghai hub delayed"
+    )
+    hub = HUBS[0][0]
+    delayed = incident_link_orders(
+        incident=incident,
+        criteria=LinkCriteria(hubs=[hub]),
+        estimate=Estimate(delay=timedelta(hours=24)),
+        actor=manager,
+        notify=False,
+    )
+    print(f"{delayed:,} parcels at {hub} delayed by an open incident")
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE orders_order")
-        cursor.execute("VACUUM ANALYZE customers_customer")
+        for table in ("orders_order", "customers_customer", "incidents_affectedorder"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
         cursor.execute(
             "SELECT o.tracking_number, right(c.phone, 4) FROM orders_order o TABLESAMPLE SYSTEM (1)"
             " JOIN customers_customer c ON c.id = o.customer_id LIMIT 2000"
@@ -60,55 +101,147 @@ def seed(orders: int) -> list[tuple[str, str]]:
         return cursor.fetchall()
 
 
-def _fetch(path: str) -> bytes:
-    return urllib.request.urlopen(BASE + path, timeout=5).read()  # noqa: S310 - our own local server
+def _get(url: str) -> urllib.request.addinfourl:
+    request = urllib.request.Request(url, headers=REQUEST_HEADERS)  # noqa: S310 - our own local servers
+    return urllib.request.urlopen(request, timeout=5)  # noqa: S310 - our own local servers
 
 
-def start_server(workers: int, threads: int) -> subprocess.Popen:
-    env = {
+def _wait_until_answering(process: subprocess.Popen, url: str, name: str) -> None:
+    for _ in range(150):
+        try:
+            _get(url).read()
+            return
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.2)
+    process.terminate()  # not kill: nginx's master would leave its workers behind
+    process.wait(timeout=30)
+    raise SystemExit(f"{name} did not start: " + (process.stderr.read() if process.stderr else b"").decode()[-2000:])
+
+
+@contextmanager
+def gunicorn(app: str, port: int, workers: int, environment: dict[str, str], probe: str):  # type: ignore[no-untyped-def]
+    """gunicorn with the same flags whatever the app: sync workers (as deploy/gunicorn.conf.py), no access log."""
+    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), app, "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", str(workers), "--worker-class", "sync", "--backlog", "2048"]
+    server = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_until_answering(server, f"http://127.0.0.1:{port}{probe}", app)
+        yield server
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def project_environment() -> dict[str, str]:
+    return {
         **os.environ,
         "DATABASE_URL": SERVER_URL,
         "REDIS_URL": REDIS_URL,
-        "DJANGO_SETTINGS_MODULE": "bench.bench_settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
         "LOOKUPS_PER_IP": "1000000000",
         "LOOKUPS_PER_TRACKING_NUMBER": "1000000000",
     }
-    command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
-        "config.wsgi",
-        "--bind",
-        f"127.0.0.1:{PORT}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
-        "--keep-alive",
-        "5",
-        "--backlog",
-        "2048",
+
+
+def capture_answers(pages: tuple[str, ...]) -> dict[str, dict]:  # type: ignore[type-arg]
+    """What the project answers for each page, without the headers the server adds."""
+    answers = {}
+    for page in pages:
+        response = _get(f"http://127.0.0.1:{PROJECT_PORT}{page}")
+        headers = [(name, value) for name, value in response.getheaders() if name.lower() not in SERVER_HEADERS]
+        answers[page] = {
+            "status": response.status,
+            "headers": headers,
+            "body": base64.b64encode(response.read()).decode(),
+        }
+    return answers
+
+
+def nginx_config(workdir: Path, static_file: Path, headers: list[tuple[str, str]]) -> Path:
+    """The shipped parcel.conf, TLS off, on our ports; plus a server answering ``static_file``
+    with ``headers`` (the app's), so both send the same bytes."""
+    shipped = (ROOT / "deploy" / "nginx" / "parcel.conf").read_text()
+    # The port-80 server only redirects to HTTPS; the bench speaks plain HTTP to the HTTPS server's config.
+    plain, secure = shipped.split("\nserver {", 2)[0], "server {" + shipped.split("\nserver {", 2)[2]
+    replacements = [
+        (r"listen 443 ssl http2;\n\s*listen \[::\]:443 ssl http2;", f"listen 127.0.0.1:{CACHE_PORT};"),
+        (r"\n\s*ssl_[a-z_]+ [^;]+;", ""),
+        (r"/var/cache/nginx/parcel", str(workdir / "cache")),
+        (r"/etc/nginx/parcel/", str(ROOT / "deploy" / "nginx") + "/"),
     ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(100):
-        try:
-            _fetch("/bench/constant")
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("gunicorn did not start: " + server.stderr.read().decode()[-2000:])
+    config = plain + "\n" + secure
+    for pattern, replacement in replacements:
+        config, count = re.subn(pattern, replacement, config)
+        if not count:
+            raise SystemExit(f"deploy/nginx/parcel.conf changed: {pattern!r} not found; update the bench")
+    content_type = next(value for name, value in headers if name.lower() == "content-type")
+    file_headers = "\n            ".join(
+        f'add_header {name} "{_nginx_quoted(value)}";'
+        for name, value in headers
+        if name.lower() not in {"content-type", "content-length", "last-modified"}
+    )
+    main = f"""
+worker_processes auto;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {workdir}/client_body;
+    proxy_temp_path {workdir}/proxy;
+    fastcgi_temp_path {workdir}/fastcgi;
+    uwsgi_temp_path {workdir}/uwsgi;
+    scgi_temp_path {workdir}/scgi;
+    upstream parcel_web {{ server 127.0.0.1:{PROJECT_PORT} fail_timeout=0; keepalive 16; }}
+    {config}
+    server {{
+        listen 127.0.0.1:{FILE_PORT};
+        server_tokens off;
+        etag off;
+        location = /status {{
+            alias {static_file};
+            default_type "{content_type}";
+            {file_headers}
+        }}
+    }}
+}}
+"""
+    path = workdir / "nginx.conf"
+    path.write_text(main)
+    return path
 
 
-def wrk(path: str, seconds: int, script: str | None = None) -> tuple[float, float, int]:
+def _nginx_quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+@contextmanager
+def nginx(workdir: Path, static_file: Path, headers: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+    config = nginx_config(workdir, static_file, headers)
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    base = [binary, "-p", str(workdir), "-c", str(config), "-e", str(workdir / "error.log")]
+    subprocess.run([*base, "-t", "-q"], check=True)
+    server = subprocess.Popen([*base, "-g", "daemon off;"], stderr=subprocess.PIPE)
+    try:
+        _wait_until_answering(server, f"http://127.0.0.1:{FILE_PORT}/status", "nginx")
+        yield server
+    finally:
+        server.send_signal(signal.SIGQUIT)
+        server.wait(timeout=30)
+
+
+def wrk(url: str, seconds: int, script: str | None = None) -> tuple[float, float, int]:
     """(requests per second, p99 latency in ms, non-2xx/3xx responses)."""
-    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-H", "Accept-Language: zh-CN"]
-    command += ["-H", "Accept-Encoding: gzip"]  # as browsers send it
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
+    for name, value in REQUEST_HEADERS.items():
+        command += ["-H", f"{name}: {value}"]
     if script:
         command += ["-s", script]
-    output = subprocess.run([*command, BASE + path], capture_output=True, text=True, check=True).stdout
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", output).groups()
     p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -116,13 +249,13 @@ def wrk(path: str, seconds: int, script: str | None = None) -> tuple[float, floa
     return rps, p99, int(errors.group(1)) if errors else 0
 
 
-def lookup_script(pairs: list[tuple[str, str]]) -> str:
+def lookup_script(pairs: list[tuple[str, str]], path: str) -> str:
     """A wrk Lua script that POSTs the lookup form for each pair in turn, with one valid CSRF pair."""
     import http.cookiejar
 
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(f"{BASE}/track/").read().decode()
+    page = opener.open(f"http://127.0.0.1:{PROJECT_PORT}/track/").read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     cookie = next(c.value for c in jar if c.name == "csrftoken")
     bodies = ",\n".join(
@@ -136,10 +269,10 @@ def lookup_script(pairs: list[tuple[str, str]]) -> str:
     request = function()
       counter = counter + 1
       local body = bodies[(counter % #bodies) + 1]
-      return wrk.format("POST", "/track/", {{
+      return wrk.format("POST", "{path}", {{
         ["Content-Type"] = "application/x-www-form-urlencoded",
         ["Cookie"] = "csrftoken={cookie}",
-        ["Referer"] = "{BASE}/track/",
+        ["Referer"] = "http://127.0.0.1:{PROJECT_PORT}/track/",
       }}, body)
     end
     """
@@ -147,56 +280,109 @@ def lookup_script(pairs: list[tuple[str, str]]) -> str:
     return script.name
 
 
+@dataclass
+class Comparison:
+    """Our side against its yardstick, measured back to back each round so both see the same load.
+
+    The machine is shared: the ratio of each round's pair, not of bests taken minutes apart.
+    """
+
+    name: str
+    yardstick: tuple[str, str | None]
+    ours: tuple[str, str | None]
+    goal: float
+    rounds: list[tuple[tuple[float, float, int], tuple[float, float, int]]] = field(default_factory=list)
+
+    def measure(self, seconds: int, *, yardstick_first: bool) -> None:
+        if yardstick_first:
+            theirs = wrk(self.yardstick[0], seconds, self.yardstick[1])
+            ours = wrk(self.ours[0], seconds, self.ours[1])
+        else:
+            ours = wrk(self.ours[0], seconds, self.ours[1])
+            theirs = wrk(self.yardstick[0], seconds, self.yardstick[1])
+        self.rounds.append((theirs, ours))
+
+    def summary(self) -> str:
+        ratios = sorted(ours[0] / theirs[0] for theirs, ours in self.rounds)
+        best_theirs = max((theirs for theirs, _ours in self.rounds), key=lambda result: result[0])
+        best_ours = max((ours for _theirs, ours in self.rounds), key=lambda result: result[0])
+        errors = sum(ours[2] for _theirs, ours in self.rounds)
+        return (
+            f"{self.name:<14}{best_theirs[0]:>11.0f}{best_theirs[1]:>8.1f}{best_ours[0]:>9.0f}{best_ours[1]:>8.1f}"
+            f"{errors:>8}  {statistics.median(ratios):.2f} ({ratios[0]:.2f}–{ratios[-1]:.2f}), goal ≥ {self.goal}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best of each is reported")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers, the same for both apps")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; each compares its pairs back to back")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is needed: apt-get install wrk")
+    for tool in ("wrk", "nginx"):
+        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
+            raise SystemExit(f"{tool} is needed: apt-get install wrk nginx-light")
 
-    setup_django_on_scratch_database()
+    scratch_django(SERVER_URL, REDIS_URL)
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     started = time.perf_counter()
     pairs = seed(args.orders)
     print(f"seeded demo data + {args.orders:,} orders in {time.perf_counter() - started:.0f} s")
-    server = start_server(args.workers, args.threads)
-    script = lookup_script(pairs)
-    try:
-        for path in ("/", "/api/v2/summary.json"):
-            _fetch(path)  # warm the published cache
-        targets = {
-            "constant": "/bench/constant",
-            "status page": "/",
-            "summary.json": "/api/v2/summary.json",
+
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="status-load-")))
+        workdir.chmod(0o755)  # nginx's workers run as nobody and read the static file here
+        stack.enter_context(gunicorn("config.wsgi", PROJECT_PORT, args.workers, project_environment(), "/"))
+        answers = capture_answers(PAGES)
+        (workdir / "answers.json").write_text(json.dumps(answers))
+        static_file = workdir / "status.html.gz"
+        static_file.write_bytes(base64.b64decode(answers["/"]["body"]))
+        minimal_environment = {
+            **os.environ,
+            "BENCH_MINIMAL_RESPONSES": str(workdir / "answers.json"),
+            "BENCH_DATABASE_NAME": SERVER_URL.rsplit("/", 1)[1],
         }
-        best: dict[str, tuple[float, float, int]] = {}
-        for _round in range(args.rounds):
-            for name, path in targets.items():
-                result = wrk(path, args.seconds)
-                if name not in best or result[0] > best[name][0]:
-                    best[name] = result
-        lookup = wrk("/track/", args.seconds, script)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-        os.unlink(script)
+        stack.enter_context(
+            gunicorn("bench.minimal_app:application", MINIMAL_PORT, args.workers, minimal_environment, "/")
+        )
+        stack.enter_context(nginx(workdir, static_file, answers["/"]["headers"]))
+        project_lookup = lookup_script(pairs, "/track/")
+        minimal_lookup = lookup_script(pairs, "/bench/lookup")
+        stack.callback(os.unlink, project_lookup)
+        stack.callback(os.unlink, minimal_lookup)
+
+        project, minimal = f"http://127.0.0.1:{PROJECT_PORT}", f"http://127.0.0.1:{MINIMAL_PORT}"
+        comparisons = [
+            Comparison("status page", (minimal + "/", None), (project + "/", None), 0.95),
+            Comparison(
+                "summary.json", (minimal + "/api/v2/summary.json", None), (project + "/api/v2/summary.json", None), 0.95
+            ),
+            Comparison(
+                "behind nginx",
+                (f"http://127.0.0.1:{FILE_PORT}/status", None),
+                (f"http://127.0.0.1:{CACHE_PORT}/", None),
+                0.8,
+            ),
+            Comparison(
+                "lookup", (minimal + "/bench/lookup", minimal_lookup), (project + "/track/", project_lookup), 0.5
+            ),
+        ]
+        for round_number in range(args.rounds):
+            for comparison in comparisons:
+                comparison.measure(args.seconds, yardstick_first=round_number % 2 == 0)
 
     print(
-        f"\ngunicorn gthread {args.workers}×{args.threads}, wrk 2 threads × {CONNECTIONS} connections, "
-        f"{args.seconds} s runs, best of {args.rounds}"
+        f"\ngunicorn sync × {args.workers} for both apps, wrk 2 threads × {CONNECTIONS} connections, "
+        f"{args.rounds} rounds of {args.seconds} s runs, each pair back to back, {args.orders:,} orders"
     )
-    print(f"{'endpoint':<16}{'req/s':>10}{'p99 ms':>10}{'errors':>8}{'vs constant':>13}")
-    ceiling = best["constant"][0]
-    for name, (rps, p99, errors) in best.items():
-        print(f"{name:<16}{rps:>10.0f}{p99:>10.1f}{errors:>8}{rps / ceiling:>13.2f}")
-    rps, p99, errors = lookup
-    print(f"{'lookup (POST)':<16}{rps:>10.0f}{p99:>10.1f}{errors:>8}{'':>13}  ({args.orders:,} orders)")
+    print("yardstick: the minimal Django app (nginx: the same bytes from a file); req/s and p99 are the best round's")
+    header = f"{'':<14}{'yardstick':>11}{'p99 ms':>8}{'ours':>9}{'p99 ms':>8}{'errors':>8}  ratio, median (range) of the rounds"
+    print(header)
+    for comparison in comparisons:
+        print(comparison.summary())
 
 
 if __name__ == "__main__":

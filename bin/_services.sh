@@ -1,4 +1,4 @@
-# Sourced by bin/test: make sure PostgreSQL, Redis, Chromium, Alertmanager and the PDF libraries are there.
+# Sourced by bin/test: make sure PostgreSQL, Redis, Chromium, Alertmanager, the PDF libraries and axe-core are there.
 # Starts a local installed server that is stopped; otherwise stops with one line
 # saying how to get it.
 
@@ -77,8 +77,24 @@ _ensure_pdf_libraries() {
   exit 1
 }
 
+_ensure_axe_core() {
+  # The accessibility tests inject axe-core (pinned in package.json) into every public page.
+  [ -f node_modules/axe-core/axe.min.js ] && return 0
+  if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian's npm for axe-core …"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm) >/dev/null
+  fi
+  if command -v npm >/dev/null 2>&1; then
+    echo "Installing axe-core for the accessibility tests …"
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null && return 0
+  fi
+  echo "axe-core is needed for the accessibility tests: install npm, then run npm ci here." >&2
+  exit 1
+}
+
 if [ -z "${TEST_DATABASE_URL:-}" ]; then _ensure_postgres; fi
 if [ -z "${TEST_REDIS_URL:-}" ]; then _ensure_redis; fi
 _ensure_chromium
 _ensure_alertmanager
 _ensure_pdf_libraries
+_ensure_axe_core

@@ -79,6 +79,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an anonymous read of the published status page, JSON or feed is answered with
+    # the bytes the full path gave the same kind of request (portal/middleware.py says how).
+    "portal.middleware.PublishedRenderingMiddleware",
     "core.middleware.TrustedProxyMiddleware",
     "core.middleware.RequestIdMiddleware",
     "core.metrics.RequestLatencyMiddleware",
@@ -230,6 +233,10 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+
+# Each process's own memory: template fragments that depend only on the language and
+# the URL (the portal's header and footer), nothing shared or invalidated.
+CACHES["process"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "parcel-process"}
 
 # --- Auth -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

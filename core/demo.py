@@ -1,7 +1,9 @@
 """Demo and scale data: realistic Chinese parcels that can never reach a real person.
 
-Phone numbers come from Ofcom's drama range (+44 7700 900000–900999), which is
-reserved for fiction and connects to nobody; no such range exists in China.
+Phone numbers are North American 555-0100 to 555-0199 numbers, which NANPA keeps
+for fiction in every area code: they connect to nobody (no such range exists in
+China), and libphonenumber accepts them, so a demo customer passes the product's
+own validation. Ofcom's mobile drama range (+44 7700 900xxx) does not.
 Everything is derived from the row index, so running a seed twice produces the
 same rows and the second run finds nothing missing.
 """
@@ -69,8 +71,8 @@ GIVEN_NAMES = [
     "子轩",
 ]
 OPEN_STATUSES = [ParcelStatus.PICKED_UP, ParcelStatus.IN_TRANSIT, ParcelStatus.AT_HUB, ParcelStatus.OUT_FOR_DELIVERY]
-DRAMA_PHONE_BASE = 447700900000
-DRAMA_PHONE_COUNT = 1000
+# Ten area codes × 555-0100..0199: a thousand fictional numbers.
+FICTIONAL_AREA_CODES = ("202", "212", "213", "305", "312", "415", "503", "617", "702", "206")
 TRACKING_NUMBER_BASE = 1_234_560_000_000
 # Rows per COPY or bulk_create batch: ~100 MB of Python objects at the widest, so
 # a million-order seed runs in flat memory.
@@ -114,12 +116,18 @@ def _mix(index: int, salt: int) -> int:
     return value ^ (value >> 31)
 
 
+def fictional_phone(index: int) -> str:
+    """+1 AAA 555 01NN: the ``index``-th of the thousand numbers reserved for fiction."""
+    area = FICTIONAL_AREA_CODES[(index // 100) % len(FICTIONAL_AREA_CODES)]
+    return f"+1{area}55501{index % 100:02d}"
+
+
 def demo_customer(index: int, *, prefix: str) -> DemoCustomer:
     bits = _mix(index, _CUSTOMER_SALT)
     return DemoCustomer(
         external_id=f"{prefix}C{index:08d}",
         name=SURNAMES[bits % len(SURNAMES)] + GIVEN_NAMES[(bits >> 8) % len(GIVEN_NAMES)],
-        phone=f"+{DRAMA_PHONE_BASE + index % DRAMA_PHONE_COUNT}",
+        phone=fictional_phone(index),
         email=f"customer{index}@example.com" if (bits >> 16) % 100 < 80 else "",
         language="en" if (bits >> 24) % 100 < 15 else "zh-hans",
     )

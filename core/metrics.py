@@ -45,12 +45,17 @@ class RequestLatencyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
-        match = getattr(request, "resolver_match", None)
-        route = match.route if match is not None else "unmatched"
-        REQUEST_LATENCY.labels(request.method or "", route, f"{response.status_code // 100}xx").observe(
-            time.perf_counter() - started
-        )
+        request_latency_observe(request, response, started=started)
         return response
+
+
+def request_latency_observe(request: HttpRequest, response: HttpResponse, *, started: float) -> None:
+    """Count a request that started at ``started`` (``time.perf_counter()``) under its URL pattern."""
+    match = getattr(request, "resolver_match", None)
+    route = match.route if match is not None else "unmatched"
+    REQUEST_LATENCY.labels(request.method or "", route, f"{response.status_code // 100}xx").observe(
+        time.perf_counter() - started
+    )
 
 
 def _queue_depths() -> dict[str, int]:

@@ -23,17 +23,24 @@ logger = logging.getLogger(__name__)
 _ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+def request_id_assign(request: HttpRequest) -> str:
+    """The request's id — the proxy's when it looks like one, else a new one — on the request and in the logs."""
+    # META, not request.headers: building the headers mapping costs more than the rest of this.
+    incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+    request_id = incoming if _ACCEPTABLE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    request.request_id = request_id  # type: ignore[attr-defined]
+    # Cleared on request_finished, not here: Django logs 4xx/5xx responses
+    # (django.request) after the middleware chain has returned.
+    request_id_var.set(request_id)
+    return request_id
+
+
 class RequestIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _ACCEPTABLE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        request.request_id = request_id  # type: ignore[attr-defined]
-        # Cleared on request_finished, not here: Django logs 4xx/5xx responses
-        # (django.request) after the middleware chain has returned.
-        request_id_var.set(request_id)
+        request_id = request_id_assign(request)
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response

@@ -59,7 +59,7 @@ class SubscribeForm(forms.Form):
             try:
                 data["phone"] = normalize_phone(data.get("phone") or "")
             except ValidationError:
-                self.add_error("phone", _("Enter a mobile number, e.g. 138 0013 8000 or +44 7700 900123."))
+                self.add_error("phone", _("Enter a mobile number, e.g. 138 0013 8000 or +1 202 555 0123."))
         data["address"] = data.get("email", "").strip().lower() if data.get("channel") == "email" else data.get("phone")
         return data
 

@@ -97,6 +97,14 @@ def published(name: str, language: str) -> Published:
     return outputs[(name, language)]
 
 
+def current() -> dict[tuple[str, str], Published]:
+    """Every current rendering, by (name, language); a new dict whenever a new rendering is adopted.
+
+    Raises what ``published`` raises.
+    """
+    return _current()
+
+
 def _current() -> dict[tuple[str, str], Published]:
     now = time.monotonic()
     if _memo.outputs and now - _memo.checked < RECHECK_SECONDS:

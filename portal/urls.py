@@ -1,11 +1,20 @@
+import re
+
 from django.urls import path, re_path
 
 from portal import views
 
-STATUS_DOCUMENTS = (
-    r"summary\.json|status\.json|components\.json|incidents\.json|incidents/unresolved\.json"
-    r"|scheduled-maintenances\.json|scheduled-maintenances/upcoming\.json|scheduled-maintenances/active\.json"
+STATUS_DOCUMENT_NAMES = (
+    "summary.json",
+    "status.json",
+    "components.json",
+    "incidents.json",
+    "incidents/unresolved.json",
+    "scheduled-maintenances.json",
+    "scheduled-maintenances/upcoming.json",
+    "scheduled-maintenances/active.json",
 )
+STATUS_DOCUMENTS = "|".join(re.escape(name) for name in STATUS_DOCUMENT_NAMES)
 
 urlpatterns = [
     path("", views.status_page, name="home"),

@@ -13,7 +13,7 @@ from django.utils.http import parse_etags, parse_http_date_safe, url_has_allowed
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from core.database import database_unreachable
 from core.ratelimit import client_key, proof_attempt_refused, proof_failure_record, rate_limited
@@ -125,17 +125,17 @@ def _serve(request: HttpRequest, name: str, *, cors: bool = False) -> HttpRespon
     return response
 
 
-@require_GET
+@require_safe
 def status_page(request: HttpRequest) -> HttpResponse:
     return _serve(request, "status.html")
 
 
-@require_GET
+@require_safe
 def status_api(request: HttpRequest, name: str) -> HttpResponse:
     return _serve(request, name, cors=True)
 
 
-@require_GET
+@require_safe
 def status_feed(request: HttpRequest) -> HttpResponse:
     return _serve(request, "history.atom", cors=True)
 

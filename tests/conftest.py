@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -36,6 +36,7 @@ def _empty_cache():
     from portal.published import memo_reset
 
     cache.clear()
+    caches["process"].clear()
     memo_reset()  # each test starts with no status page rendered, in Redis or in memory
     yield
 

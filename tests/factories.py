@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from core.demo import fictional_phone
 from customers.models import Customer
 from incidents.models import IncidentCategory
 from orders.models import Order, ParcelStatus, TrackingEvent
@@ -18,7 +19,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
 
     external_id = factory.Sequence(lambda n: f"C{n:07d}")
     name = factory.Sequence(lambda n: f"客户{n}")
-    phone = factory.Sequence(lambda n: f"+447700900{n % 1000:03d}")
+    phone = factory.Sequence(fictional_phone)
     email = factory.Sequence(lambda n: f"customer{n}@example.com")
 
 
@@ -77,6 +78,63 @@ def declare_incident(*, actor=None, category_code: str = "information_system", *
     }
     fields.update(overrides)
     return incident_declare(actor=actor, category=IncidentCategory.objects.get(code=category_code), **fields)
+
+
+class MaintenanceFactory(factory.django.DjangoModelFactory):
+    """A two-hour maintenance starting tomorrow."""
+
+    class Meta:
+        model = "components.Maintenance"
+
+    title_zh = "数据库升级"
+    title_en = "Database upgrade"
+    starts_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
+    ends_at = factory.LazyAttribute(lambda maintenance: maintenance.starts_at + timedelta(hours=2))
+
+
+def typhoon_outage(*, tracking_number: str = "SF7770000000001", minimum_spend: str = "0"):
+    """An open logistics incident at the Guangzhou hub — its component (in the group 转运网络) in
+    major outage, one public update — and a parcel there for 王芳 (phone ending 4321), delayed
+    48 hours and compensated with a ¥5 coupon. Returns (incident, order)."""
+    from decimal import Decimal
+
+    from compensation.models import CompensationRule
+    from compensation.rules import compensation_issue
+    from components.models import ComponentGroup, ComponentStatus, ServiceComponent
+    from core import roles
+    from incidents.linking import Estimate, LinkCriteria, incident_link_orders
+    from incidents.services import incident_post_update
+    from tests.test_compensation_rules import approved_plan
+
+    manager = UserFactory(role=roles.SUPERVISOR)
+    group = ComponentGroup.objects.create(name_zh="转运网络", name_en="Hub network")
+    hub = ServiceComponent.objects.create(name_zh="广州白云转运中心", name_en="Guangzhou Baiyun hub", group=group)
+    incident = declare_incident(
+        actor=manager,
+        title_zh="台风:广州白云转运中心暂停作业",
+        title_en="Typhoon: Guangzhou Baiyun hub has stopped",
+        category_code="logistics",
+        component_impacts={hub.pk: ComponentStatus.MAJOR_OUTAGE},
+    )
+    incident_post_update(
+        incident_id=incident.pk, actor=manager, body_zh="包裹改由深圳中转。", body_en="Parcels now go through Shenzhen."
+    )
+    order = OrderFactory(
+        tracking_number=tracking_number,
+        hub="广州白云转运中心",
+        customer=CustomerFactory(name="王芳", phone="+8613800134321", email="wang@example.com"),
+    )
+    incident_link_orders(
+        incident=incident,
+        criteria=LinkCriteria(hubs=["广州白云转运中心"]),
+        estimate=Estimate(delay=timedelta(hours=48)),
+        actor=manager,
+    )
+    CompensationRule.objects.create(
+        incident=incident, min_delay=timedelta(hours=24), value=Decimal("5"), minimum_spend=Decimal(minimum_spend)
+    )
+    compensation_issue(request=approved_plan(incident, manager))
+    return incident, order
 
 
 class CouponFactory(factory.django.DjangoModelFactory):

@@ -149,7 +149,7 @@ def test_agent_cannot_rewrite_a_customers_phone_email_or_name(client):
     client.force_login(UserFactory(role=roles.CUSTOMER_SERVICE_AGENT))
     form = {
         "name": "Thief",
-        "phone": "+447700900999",
+        "phone": "+12025550199",  # a valid number: only the permission can stop it
         "email": "thief@example.com",
         "language": "en",
         "sms_consent": "on",

@@ -86,6 +86,16 @@ def test_each_refusal_says_why_and_changes_nothing(changes, amount, error):
     assert Coupon.objects.get(pk=coupon.pk).status == changes.get("status", CouponStatus.ISSUED)
 
 
+def test_a_code_longer_than_any_code_is_refused_not_a_server_error(integration_client):
+    coupon = CouponFactory()
+    body = {"code": "reply_distribution", "customer": coupon.customer.external_id, "order_amount": "80.00"}
+
+    response = integration_client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="long-code-1")
+
+    assert response.status_code == 400
+    assert "code" in response.json()
+
+
 def test_someone_elses_code_looks_like_no_code():
     coupon = CouponFactory()
 

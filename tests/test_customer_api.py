@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from customers.models import Customer
@@ -58,3 +61,15 @@ def test_agent_may_read_but_not_write(agent_client):
 
 def test_unknown_customer_is_404(agent_client):
     assert agent_client.get(url("nobody")).status_code == 404
+
+
+def test_a_demo_customer_read_from_the_api_can_be_put_back_unchanged(integration_client):
+    call_command("seed_demo", stdout=StringIO())
+    customer = Customer.objects.order_by("external_id").first()
+    read = integration_client.get(url(customer.external_id)).json()
+
+    written = integration_client.put(url(customer.external_id), read, format="json")
+
+    assert written.status_code == 200, written.json()
+    again = integration_client.get(url(customer.external_id)).json()
+    assert {**again, "updated_at": None} == {**read, "updated_at": None}

@@ -662,7 +662,7 @@ ADMIN_POSTS: dict[str, AdminPost] = {
     ),
     "customers_customer_change contact details": AdminPost(
         lambda w: reverse("admin:customers_customer_change", args=[w.customer.pk]),
-        lambda w: _customer_form(w, phone="+447700900999", email="thief@example.com", name="Thief"),
+        lambda w: _customer_form(w, phone="+12025550199", email="thief@example.com", name="Thief"),
         _field("customer", "phone", "email", "name"),
         set(),
     ),

@@ -6,17 +6,12 @@ violation or script error the page reports.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
-from components.models import ComponentGroup, ComponentStatus, ServiceComponent
-from core import roles
-from incidents.linking import Estimate, LinkCriteria, incident_link_orders
-from incidents.services import incident_post_update
+from components.models import ServiceComponent
 from notifications.models import EventType, Notification
 from tests.browser import DESKTOP, PHONE, SCREENSHOTS, chromium
-from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
+from tests.factories import typhoon_outage
 
 DEVICES = [("phone", PHONE), ("desktop", DESKTOP)]
 
@@ -41,32 +36,8 @@ def _fits(page, viewport) -> bool:
 
 @pytest.fixture
 def outage():
-    manager = UserFactory(role=roles.INCIDENT_MANAGER)
-    group = ComponentGroup.objects.create(name_zh="转运网络", name_en="Hub network")
-    hub = ServiceComponent.objects.create(name_zh="广州白云转运中心", name_en="Guangzhou Baiyun hub", group=group)
     ServiceComponent.objects.create(name_zh="运单查询", name_en="Parcel tracking")
-    incident = declare_incident(
-        actor=manager,
-        title_zh="台风:广州白云转运中心暂停作业",
-        title_en="Typhoon: Guangzhou Baiyun hub has stopped",
-        category_code="logistics",
-        component_impacts={hub.pk: ComponentStatus.MAJOR_OUTAGE},
-    )
-    incident_post_update(
-        incident_id=incident.pk, actor=manager, body_zh="包裹改由深圳中转。", body_en="Parcels now go through Shenzhen."
-    )
-    order = OrderFactory(
-        tracking_number="SF7770000000001",
-        hub="广州白云转运中心",
-        customer=CustomerFactory(name="王芳", phone="+8613800134321"),
-    )
-    incident_link_orders(
-        incident=incident,
-        criteria=LinkCriteria(hubs=["广州白云转运中心"]),
-        estimate=Estimate(delay=timedelta(hours=48)),
-        actor=manager,
-    )
-    return incident, order
+    return typhoon_outage(minimum_spend="30")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -82,7 +53,7 @@ def test_status_page_shows_the_outage_in_chinese_and_switches_to_english(
     assert "台风:广州白云转运中心暂停作业" in page.locator(".incident-card").inner_text()
     assert "包裹改由深圳中转。" in page.locator(".incident-card").inner_text()
     assert page.locator(".component").count() == 2
-    assert page.locator(".uptime-bars").first.get_attribute("aria-label")
+    assert "近90天可用率" in page.locator(".component .visually-hidden").first.inner_text()
     assert _fits(page, viewport)
     page.screenshot(path=SCREENSHOTS / f"status-{device}-zh.png", full_page=True)
 
@@ -98,6 +69,10 @@ def test_status_page_shows_the_outage_in_chinese_and_switches_to_english(
     page.wait_for_load_state()
     assert "Guangzhou Baiyun hub" in page.content()
     page.screenshot(path=SCREENSHOTS / f"incident-{device}-en.png", full_page=True)
+    page.emulate_media(media="print")
+    assert page.locator(".language-switch").is_hidden()
+    page.screenshot(path=SCREENSHOTS / f"incident-{device}-en-print.png", full_page=True)
+    page.emulate_media(media="screen")
     page.goto(live_server.url + "/history/")
     page.screenshot(path=SCREENSHOTS / f"history-{device}-en.png", full_page=True)
     assert problems == []
@@ -107,6 +82,7 @@ def test_status_page_shows_the_outage_in_chinese_and_switches_to_english(
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("device", "viewport"), DEVICES)
 def test_parcel_lookup_with_wrong_then_right_digits(browser, live_server, outage, device, viewport):
+    _incident, order = outage
     page, problems = _open(browser, viewport)
     page.goto(live_server.url + "/track/")
 
@@ -125,8 +101,13 @@ def test_parcel_lookup_with_wrong_then_right_digits(browser, live_server, outage
     assert "台风:广州白云转运中心暂停作业" in text
     assert "王*" in text
     assert "13800134321" not in page.content()
+    assert order.coupons.get().code in page.locator(".next-steps").inner_text()
     assert _fits(page, viewport)
     page.screenshot(path=SCREENSHOTS / f"track-{device}-found.png", full_page=True)
+    page.emulate_media(media="print")
+    assert page.locator(".site-footer").is_hidden()
+    assert "接下来会怎样" in page.locator(".parcel-result").inner_text()
+    page.screenshot(path=SCREENSHOTS / f"track-{device}-print.png", full_page=True)
     assert problems == []
     page.close()
 
@@ -145,6 +126,11 @@ def test_subscribing_by_email_needs_the_link_in_the_email(browser, live_server, 
     page.get_by_role("radio", name="SMS").check()
     assert page.locator("#id_email").is_hidden()
     assert page.locator("#id_phone").is_visible()
+    page.fill("#id_phone", "555")
+    page.get_by_role("button", name="Subscribe").click()
+    page.wait_for_load_state()
+    assert "+1 202 555 0123" in page.locator(".field .form-error").inner_text()  # an example the form accepts
+    page.screenshot(path=SCREENSHOTS / f"subscribe-{device}-wrong-number.png", full_page=True)
     page.get_by_role("radio", name="Email").check()
     page.fill("#id_email", f"ops-{device}@example.com")
     page.get_by_label("Parcel tracking").check()

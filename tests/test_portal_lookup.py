@@ -1,20 +1,15 @@
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
-
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from compensation.models import CompensationRule
-from compensation.rules import compensation_issue
 from core import roles
-from incidents.linking import Estimate, LinkCriteria, incident_link_orders
+from incidents.linking import LinkCriteria, incident_link_orders
 from incidents.models import Visibility
 from incidents.services import incident_post_update
-from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
-from tests.test_compensation_rules import approved_plan
+from notifications.models import Notification, Status
+from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident, typhoon_outage
 
 pytestmark = pytest.mark.django_db
 TRACK = reverse("track")
@@ -22,22 +17,7 @@ TRACK = reverse("track")
 
 @pytest.fixture
 def delayed_parcel():
-    manager = UserFactory(role=roles.SUPERVISOR)
-    incident = declare_incident(actor=manager, title_zh="广州白云转运中心暂停作业", category_code="logistics")
-    order = OrderFactory(
-        tracking_number="SF6660000000001",
-        hub="广州白云转运中心",
-        customer=CustomerFactory(name="王芳", phone="+8613800134321"),
-    )
-    incident_link_orders(
-        incident=incident,
-        criteria=LinkCriteria(hubs=["广州白云转运中心"]),
-        estimate=Estimate(delay=timedelta(hours=48)),
-        actor=manager,
-    )
-    CompensationRule.objects.create(incident=incident, min_delay=timedelta(hours=24), value=Decimal("5"))
-    compensation_issue(request=approved_plan(incident, manager))
-    return incident, order
+    return typhoon_outage(tracking_number="SF6660000000001")
 
 
 def test_right_digits_show_delay_cause_estimate_and_coupon_but_no_personal_data(client, delayed_parcel):
@@ -52,6 +32,47 @@ def test_right_digits_show_delay_cause_estimate_and_coupon_but_no_personal_data(
     assert order.coupons.get().code in page
     assert "王*" in page
     assert "王芳" not in page and "13800134321" not in page and order.customer.email not in page
+
+
+def test_a_parcel_no_incident_touched_is_looked_up_in_one_query(client, django_assert_num_queries):
+    OrderFactory(tracking_number="SF6660000000002", customer=CustomerFactory(phone="+8613800135555"))
+
+    with django_assert_num_queries(1):
+        response = client.post(TRACK, {"tracking_number": "SF6660000000002", "phone_last4": "5555"})
+
+    assert "SF6660000000002" in response.content.decode()
+
+
+def test_an_internal_incident_stays_out_of_the_lookup(client, django_assert_num_queries):
+    manager = UserFactory(role=roles.INCIDENT_MANAGER)
+    incident = declare_incident(actor=manager, publish=False, title_zh="数据泄露排查", title_en="Data leak review")
+    OrderFactory(
+        tracking_number="SF6660000000003", hub="北京转运中心", customer=CustomerFactory(phone="+8613800136666")
+    )
+    incident_link_orders(incident=incident, criteria=LinkCriteria(hubs=["北京转运中心"]), actor=manager)
+
+    with django_assert_num_queries(1):
+        response = client.post(
+            TRACK, {"tracking_number": "SF6660000000003", "phone_last4": "6666"}, HTTP_ACCEPT_LANGUAGE="en"
+        )
+
+    page = response.content.decode()
+    assert "Data leak review" not in page
+    assert "No incident affects this parcel." in page
+
+
+def test_a_delayed_parcel_with_a_coupon_is_looked_up_in_three_queries(
+    client, delayed_parcel, django_assert_num_queries
+):
+    incident, order = delayed_parcel
+    sent = Notification.objects.filter(customer=order.customer, incident=incident).update(status=Status.SENT)
+
+    with django_assert_num_queries(3):  # the parcel, its incidents with the messages sent, its coupons
+        response = client.post(TRACK, {"tracking_number": "SF6660000000001", "phone_last4": "4321"})
+
+    assert sent >= 1
+    assert response.context["parcel"].messages_sent == sent
+    assert len(response.context["parcel"].coupons) == 1
 
 
 @pytest.mark.parametrize("bad", [{"phone_last4": "4320"}, {"tracking_number": "SF6660000000999"}])

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from io import StringIO
 
@@ -10,6 +11,7 @@ from django.test import override_settings
 
 from complaints.models import Complaint
 from customers.models import Customer
+from customers.phones import normalize_phone
 from incidents.models import AffectedOrder, Incident
 from orders.models import Order, TrackingEvent
 
@@ -61,12 +63,14 @@ def test_seed_demo_gives_one_user_per_role_and_an_api_token():
     assert "API token of the monitoring" in output.getvalue()
 
 
-def test_demo_phone_numbers_come_from_the_reserved_drama_range():
+def test_demo_phone_numbers_are_fictional_and_pass_the_products_validation():
     call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", orders=300, prefix="JD", stdout=StringIO())
 
     phones = set(Customer.objects.values_list("phone", flat=True))
-    assert phones
-    assert all(phone.startswith("+447700900") for phone in phones)
+    assert len(phones) >= 100
+    assert all(re.fullmatch(r"\+1\d{3}55501\d\d", phone) for phone in phones)  # NANPA's range for fiction
+    assert all(normalize_phone(phone) == phone for phone in phones)
 
 
 def test_scale_mode_inserts_the_rows_and_a_rerun_adds_none():

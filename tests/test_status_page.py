@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from components.models import ComponentGroup, ComponentStatus, ComponentStatusChange, Maintenance, ServiceComponent
+from components.models import ComponentGroup, ComponentStatus, ComponentStatusChange, ServiceComponent
 from components.services import component_statuses_recompute
 from core import roles
 from incidents.models import Visibility
@@ -19,7 +19,7 @@ from incidents.services import incident_post_update, incident_transition
 from portal import published
 from portal.snapshot import component_history
 from tests.concurrency import run_together
-from tests.factories import UserFactory, declare_incident
+from tests.factories import MaintenanceFactory, UserFactory, declare_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -61,13 +61,7 @@ def test_all_operational_when_nothing_is_open(client):
 def test_components_by_group_with_status_and_maintenance(client):
     group = ComponentGroup.objects.create(name_zh="转运网络", name_en="Hub network")
     hub = _component("广州白云转运中心", group, name_en="Guangzhou hub")
-    now = timezone.now()
-    maintenance = Maintenance.objects.create(
-        title_zh="数据库升级",
-        title_en="Database upgrade",
-        starts_at=now + timedelta(days=1),
-        ends_at=now + timedelta(days=1, hours=2),
-    )
+    maintenance = MaintenanceFactory()
     maintenance.components.add(hub)
     declare_incident(component_impacts={hub.pk: ComponentStatus.MAJOR_OUTAGE})
 
@@ -78,6 +72,24 @@ def test_components_by_group_with_status_and_maintenance(client):
     assert "Guangzhou hub" in page
     assert "status-major_outage" in page
     assert "Database upgrade" in page
+
+
+def test_the_90_day_bars_say_in_words_which_days_had_trouble_and_not_by_colour_alone(client):
+    hub = _component("广州白云转运中心", name_en="Guangzhou hub")
+    _component("运单查询", name_en="Parcel tracking")
+    declare_incident(component_impacts={hub.pk: ComponentStatus.MAJOR_OUTAGE})
+
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    texts = re.findall(r'<p class="visually-hidden">([^<]*)</p>', page)
+    assert len(texts) == 2
+    hub_text, tracking_text = sorted(texts)
+    assert hub_text.startswith("Guangzhou hub, last 90 days:")
+    assert "Days not fully operational:" in hub_text and "Major outage" in hub_text
+    assert tracking_text.endswith("fully operational every day.")
+    assert page.count('aria-hidden="true" focusable="false"') == 2  # the drawing itself is not read twice
+    heights = {int(height) for height in re.findall(r'<rect [^>]*height="(\d+)"', page)}
+    assert len(heights) == 2  # today's outage is a shorter bar, not only a red one
 
 
 def test_a_warm_request_runs_no_sql(client, django_assert_num_queries):

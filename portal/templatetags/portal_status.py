@@ -39,37 +39,56 @@ def maintenance_state_label(value: str) -> str:
     return str(MaintenanceState(value).label)
 
 
+# A day's bar is shorter the worse its status, so the bars read without colour too.
+BAR_SHARE = {
+    ComponentStatus.OPERATIONAL: 1.0,
+    ComponentStatus.UNDER_MAINTENANCE: 0.8,
+    ComponentStatus.DEGRADED_PERFORMANCE: 0.65,
+    ComponentStatus.PARTIAL_OUTAGE: 0.45,
+    ComponentStatus.MAJOR_OUTAGE: 0.25,
+}
+
+
 @register.simple_tag
 def uptime_bars(component: dict[str, Any]) -> str:
+    """The 90 days as bars (colour and height by status, a tooltip per day) and, for screen
+    readers, the same in words: the uptime and every day that was not fully operational."""
     days = component["days"]
     width = len(days) * (BAR_WIDTH + BAR_GAP) - BAR_GAP
 
-    def day_title(day: dict[str, Any]) -> str:
-        label = date_format(day["date"], "SHORT_DATE_FORMAT")
-        if day["down_minutes"]:
-            return _("%(date)s: %(status)s, %(uptime)s%% uptime") % {
-                "date": label,
-                "status": ComponentStatus(day["status"]).label,
-                "uptime": day["uptime"],
-            }
-        return _("%(date)s: %(status)s") % {"date": label, "status": ComponentStatus(day["status"]).label}
+    def bar(index: int, day: dict[str, Any]) -> tuple[object, ...]:
+        height = round(BAR_HEIGHT * BAR_SHARE[day["status"]])
+        x = index * (BAR_WIDTH + BAR_GAP)
+        return (x, BAR_HEIGHT - height, BAR_WIDTH, height, BAR_COLOUR[day["status"]], _day_text(day))
 
     rects = format_html_join(
         "",
-        '<rect x="{}" y="0" width="{}" height="{}" rx="1" fill="{}"><title>{}</title></rect>',
-        (
-            (i * (BAR_WIDTH + BAR_GAP), BAR_WIDTH, BAR_HEIGHT, BAR_COLOUR[day["status"]], day_title(day))
-            for i, day in enumerate(days)
-        ),
+        '<rect x="{}" y="{}" width="{}" height="{}" rx="1" fill="{}"><title>{}</title></rect>',
+        (bar(index, day) for index, day in enumerate(days)),
     )
-    label = _("%(name)s, last 90 days: %(uptime)s%% uptime") % {
-        "name": component["name"],
-        "uptime": component["uptime"],
-    }
+    troubled = [_day_text(day) for day in days if day["status"] != ComponentStatus.OPERATIONAL]
+    figures = {"name": component["name"], "uptime": component["uptime"], "days": "; ".join(troubled)}
+    if troubled:
+        summary = _("%(name)s, last 90 days: %(uptime)s%% uptime. Days not fully operational: %(days)s.") % figures
+    else:
+        summary = _("%(name)s, last 90 days: %(uptime)s%% uptime, fully operational every day.") % figures
     return format_html(
-        '<svg class="uptime-bars" viewBox="0 0 {} {}" preserveAspectRatio="none" role="img" aria-label="{}">{}</svg>',
+        '<svg class="uptime-bars" viewBox="0 0 {} {}" preserveAspectRatio="none" aria-hidden="true" focusable="false">'
+        '{}</svg><p class="visually-hidden">{}</p>',
         width,
         BAR_HEIGHT,
-        label,
         rects,
+        summary,
     )
+
+
+def _day_text(day: dict[str, Any]) -> str:
+    label = date_format(day["date"], "SHORT_DATE_FORMAT")
+    status = ComponentStatus(day["status"]).label
+    if day["down_minutes"]:
+        return _("%(date)s: %(status)s, %(uptime)s%% uptime") % {
+            "date": label,
+            "status": status,
+            "uptime": day["uptime"],
+        }
+    return _("%(date)s: %(status)s") % {"date": label, "status": status}
