@@ -204,7 +204,8 @@ PLAIN_SQL = [
 def fill(*, orders: int) -> None:
     from django.db import connection
 
-    from core import demo, roles
+    from core import roles
+    from ops import demo
 
     started = time.perf_counter()
     demo.seed_scale(orders=orders, prefix="BR")

@@ -48,12 +48,13 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from core import demo, roles
+    from core import roles
     from incidents.linking import LinkCriteria, incident_link_orders
     from incidents.messaging import update_customers_write
     from incidents.services import incident_post_update
     from notifications.models import Notification
     from notifications.services import notifications_dispatch
+    from ops import demo
 
     settings.QUIET_HOURS_START = settings.QUIET_HOURS_END = 0
     call_command("seed_demo", orders=arguments.customers * 3, prefix="BN", stdout=io.StringIO())

@@ -41,9 +41,10 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from core import demo, roles
+    from core import roles
     from incidents.linking import Estimate, LinkCriteria, incident_link_orders
     from incidents.models import AffectedOrder
+    from ops import demo
 
     call_command("seed_demo", orders=arguments.orders, prefix="BN", stdout=io.StringIO())
     manager = staff_user(role=roles.SUPERVISOR, username="bench-supervisor")

@@ -36,7 +36,7 @@ def prepared_copy_buffers(orders: int, prefix: str) -> tuple[str, str]:
     """The rows seed_demo would write, as COPY text, with primary keys assigned."""
     from django.utils import timezone
 
-    from core import demo
+    from ops import demo
 
     customer_count = max(1, orders // 3)
     anchor = demo.anchor_time()
@@ -57,7 +57,7 @@ def prepared_copy_buffers(orders: int, prefix: str) -> tuple[str, str]:
 def time_copy(customers: str, orders: str) -> float:
     from django.db import connection, transaction
 
-    from core import demo
+    from ops import demo
 
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:

@@ -71,8 +71,8 @@ def seed(orders: int) -> list[tuple[str, str]]:
     from django.db import connection
 
     from core import roles
-    from core.demo import HUBS
     from incidents.linking import Estimate, LinkCriteria, incident_link_orders
+    from ops.demo import HUBS
     from tests.factories import UserFactory, declare_incident
 
     call_command("seed_demo", verbosity=0)

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "compensation",
     "reports",
     "monitoring",
+    "ops",
     "portal",
 ]
 

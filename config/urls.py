@@ -28,5 +28,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("notifications.urls")),
     path("", include("complaints.urls")),
-    path("", include("core.urls")),
+    path("", include("ops.urls")),
 ]

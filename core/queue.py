@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -18,10 +19,8 @@ logger = logging.getLogger(__name__)
 
 def enqueue(task_name: str, *args: Any, countdown: float | None = None) -> bool:
     """Queue ``task_name`` now; ``False`` (logged) when the broker cannot be reached."""
-    from config.celery import app
-
     try:
-        app.send_task(task_name, args=list(args), countdown=countdown, retry=False)
+        current_app.send_task(task_name, args=list(args), countdown=countdown, retry=False)
     except Exception as error:  # noqa: BLE001 - broker down: the caller's rows wait for the sweeper
         logger.warning(
             "broker unreachable; the sweeper will queue it", extra={"task": task_name, "error": type(error).__name__}

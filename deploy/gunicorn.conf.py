@@ -38,7 +38,7 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 limit_request_line = 8190
 
 # Request metrics from several worker processes: prometheus_client writes them to
-# files in this directory and /metrics adds them up (see core/metrics.py).
+# files in this directory and /metrics adds them up (see core/metrics.py and ops/metrics.py).
 _metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 

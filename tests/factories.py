@@ -7,9 +7,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from core.demo import fictional_phone
 from customers.models import Customer
 from incidents.models import IncidentCategory
+from ops.demo import fictional_phone
 from orders.models import Order, ParcelStatus, TrackingEvent
 
 

@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from core.backup import Database
+from ops.backup import Database
 from tests.factories import CouponFactory, OrderFactory, declare_incident
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,9 +8,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core import demo, roles
+from core import roles
 from core.models import ApiToken
 from core.services import api_token_issue
+from ops import demo
 from orders.models import Order
 from orders.services import orders_ingest
 
@@ -117,14 +118,14 @@ class Command(BaseCommand):
         }
 
     def _seed_incidents(self) -> None:
-        from core.demo_incidents import seed_demo_incidents
+        from ops.demo_incidents import seed_demo_incidents
 
         created = seed_demo_incidents(
             manager=get_user_model().objects.get(username="manager"),
             supervisor=get_user_model().objects.get(username="supervisor"),
         )
         self.stdout.write(f"Demo incidents: {created} created." if created else "Demo incidents: already there.")
-        from core.demo_incidents import seed_demo_alerts, seed_demo_complaints
+        from ops.demo_incidents import seed_demo_alerts, seed_demo_complaints
 
         alerts = seed_demo_alerts(monitoring=get_user_model().objects.get(username="monitoring"))
         self.stdout.write(f"Demo alert rules: {alerts} created." if alerts else "Demo alert rules: already there.")

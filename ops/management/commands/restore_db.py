@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.backup import BackupError, Database, database_restore
+from ops.backup import BackupError, Database, database_restore
 
 
 class Command(BaseCommand):

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from core.backup import BackupError, Database, database_backup
+from ops.backup import BackupError, Database, database_backup
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from core.metrics import metrics_text
-from core.selectors import health_report
+from ops.health import health_report
+from ops.metrics import metrics_text
 
 
 @never_cache

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.backup import BackupError, Database, restore_verify
+from ops.backup import BackupError, Database, restore_verify
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from core import views
+from ops import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

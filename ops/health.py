@@ -6,11 +6,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from celery import current_app as celery_app
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from config.celery import app as celery_app
 from core.models import WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
