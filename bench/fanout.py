@@ -49,7 +49,8 @@ def main() -> None:
     from django.db import connection, transaction
 
     from core import roles
-    from incidents.linking import LinkCriteria, incident_link_orders
+    from incidents.criteria import LinkCriteria
+    from incidents.linking import incident_link_orders
     from incidents.messaging import update_customers_write
     from incidents.services import incident_post_update
     from notifications.models import Notification

@@ -42,7 +42,8 @@ def main() -> None:
     from django.db import connection, transaction
 
     from core import roles
-    from incidents.linking import Estimate, LinkCriteria, incident_link_orders
+    from incidents.criteria import Estimate, LinkCriteria
+    from incidents.linking import incident_link_orders
     from incidents.models import AffectedOrder
     from ops import demo
 

@@ -102,7 +102,8 @@ def seed(customers: int) -> int:
 def link(incident_id: int) -> None:
     from django.contrib.auth import get_user_model
 
-    from incidents.linking import LinkCriteria, link_job_start
+    from incidents.criteria import LinkCriteria
+    from incidents.linking import link_job_start
     from incidents.models import Incident
 
     link_job_start(

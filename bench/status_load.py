@@ -71,7 +71,8 @@ def seed(orders: int) -> list[tuple[str, str]]:
     from django.db import connection
 
     from core import roles
-    from incidents.linking import Estimate, LinkCriteria, incident_link_orders
+    from incidents.criteria import Estimate, LinkCriteria
+    from incidents.linking import incident_link_orders
     from ops.demo import HUBS
     from tests.factories import UserFactory, declare_incident
 

@@ -5,13 +5,13 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
-from compensation.models import CompensationRequest, CompensationRule, Coupon, RequestStatus
-from compensation.requests import (
+from compensation.approvals import (
     APPROVE_PERMISSION,
     COMPENSATE_PERMISSION,
     compensation_decide,
     compensation_request_resume,
 )
+from compensation.models import CompensationRequest, CompensationRule, Coupon, RequestStatus
 from compensation.services import coupon_revoke
 from core.errors import DomainError
 from incidents.models import AffectedReason

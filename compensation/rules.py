@@ -1,25 +1,18 @@
-"""Compensation by rule: which affected orders earn which coupon, what it costs, and issuing it."""
+"""Compensation by rule: fixing what a request pays and issuing it. Which affected orders
+earn which coupon, and what that costs, is read in ``compensation/selectors.py``."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from itertools import islice
-from typing import Any
 
 from django.db import transaction
 from django.db.models import (
     Count,
-    DurationField,
-    ExpressionWrapper,
     IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
     Sum,
     Value,
 )
@@ -27,68 +20,18 @@ from django.utils import timezone
 
 from compensation.codes import new_code
 from compensation.models import (
-    LIVE_REQUEST_STATUSES,
     CompensationRequest,
-    CompensationRule,
     Coupon,
     CouponSource,
     PlannedCoupon,
 )
+from compensation.selectors import best_rule, orders_still_to_pay
 from compensation.services import coupons_tell_customers
 from core.bulk import insert_from_select
 
 logger = logging.getLogger(__name__)
 # Coupons written per INSERT: ~5,000 rows of a dozen columns, a few MB of parameters.
 ISSUE_BATCH = 5000
-
-
-def _best_rule(field: str) -> Subquery:
-    """For the outer affected order: ``field`` of the most valuable rule it matches."""
-    delay = ExpressionWrapper(OuterRef("new_estimate") - OuterRef("original_promise"), output_field=DurationField())
-    rules = CompensationRule.objects.filter(incident_id=OuterRef("incident_id")).filter(
-        Q(reason="") | Q(reason=OuterRef("reason")),
-        Q(min_delay__isnull=True) | Q(min_delay__lte=delay),
-    )
-    return Subquery(rules.order_by("-value", "id").values(field)[:1])
-
-
-def eligible_orders(*, incident: Any) -> QuerySet:
-    """The incident's affected orders with the rule each earns (``rule_id``), the rest left out."""
-    from incidents.models import AffectedOrder
-
-    return (
-        AffectedOrder.objects.filter(incident=incident)
-        .annotate(rule_id=_best_rule("id"), rule_value=_best_rule("value"))
-        .filter(rule_id__isnull=False)
-    )
-
-
-def _still_to_pay(incident: Any) -> QuerySet:
-    """Eligible orders without their coupon and outside every live request's plan."""
-    already = Coupon.objects.filter(incident=incident, source=CouponSource.INCIDENT_RULE).values("order_id")
-    planned = PlannedCoupon.objects.filter(
-        request__incident=incident, request__status__in=LIVE_REQUEST_STATUSES
-    ).values("order_id")
-    return eligible_orders(incident=incident).exclude(order_id__in=already).exclude(order_id__in=planned)
-
-
-@dataclass(frozen=True)
-class RulePreview:
-    rule: CompensationRule
-    orders: int
-    cost: Decimal
-
-
-def compensation_preview(*, incident: Any) -> tuple[list[RulePreview], int, Decimal]:
-    """How many orders each rule would pay and the cost, before anything is asked for;
-    orders that have their coupon, or are in a request not yet done, are not counted again."""
-    rows = _still_to_pay(incident).values("rule_id").annotate(orders=Count("id"), cost=Sum("rule_value")).order_by()
-    rules = {rule.pk: rule for rule in CompensationRule.objects.filter(incident=incident)}
-    lines = sorted(
-        (RulePreview(rules[row["rule_id"]], row["orders"], row["cost"]) for row in rows),
-        key=lambda line: -line.rule.value,
-    )
-    return lines, sum(line.orders for line in lines), sum((line.cost for line in lines), Decimal("0"))
 
 
 def compensation_plan(*, request: CompensationRequest) -> tuple[int, Decimal]:
@@ -98,11 +41,11 @@ def compensation_plan(*, request: CompensationRequest) -> tuple[int, Decimal]:
     Call it holding the incident's lock, so two requests never plan the same order.
     """
     rows = (
-        _still_to_pay(request.incident)
+        orders_still_to_pay(incident=request.incident)
         .annotate(
             plan_request=Value(request.pk, output_field=IntegerField()),
-            rule_minimum_spend=_best_rule("minimum_spend"),
-            rule_valid_days=_best_rule("valid_days"),
+            rule_minimum_spend=best_rule("minimum_spend"),
+            rule_valid_days=best_rule("valid_days"),
         )
         .values_list(
             "plan_request", "order_id", "order__customer_id", "rule_value", "rule_minimum_spend", "rule_valid_days"

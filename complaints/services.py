@@ -23,6 +23,7 @@ from complaints.models import Complaint, ComplaintMessage, ComplaintStatus, Mess
 from core.errors import ConflictError, DomainError
 from core.roles import CUSTOMER_SERVICE_AGENT, SUPERVISOR
 from customers.models import Customer
+from incidents.models import OPEN_STATUSES, AffectedOrder
 from notifications.models import FINAL_STATUSES, Notification, WebhookEvent
 from notifications.models import Status as NotificationStatus
 from notifications.outbox import EventKey, customer_message, staff_alert, webhook_publish_now
@@ -53,7 +54,6 @@ def _new_reference(now: datetime) -> str:
 def _open_incident_of(order: Order | None) -> Any:
     if order is None:
         return None
-    from incidents.models import OPEN_STATUSES, AffectedOrder
 
     link = (
         AffectedOrder.objects.filter(order=order, incident__status__in=OPEN_STATUSES)

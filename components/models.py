@@ -2,27 +2,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-
-class Bilingual:
-    """``name`` / ``title`` in the active language, from ``<field>_zh`` and ``<field>_en``."""
-
-    def localized(self, field: str) -> str:
-        english = getattr(self, f"{field}_en", "")
-        if (get_language() or "").startswith("en") and english:
-            return english
-        return getattr(self, f"{field}_zh")
-
-    @property
-    def localized_title(self) -> str:
-        return self.localized("title")
-
-    @property
-    def localized_name(self) -> str:
-        return self.localized("name")
+from core.bilingual import Bilingual
 
 
 class ComponentStatus(models.TextChoices):

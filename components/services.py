@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,14 +17,25 @@ from components.models import (
 from notifications.models import WebhookEvent
 from notifications.outbox import webhook_publish_now
 
+# Who else says what a component suffers: the incidents app registers its open incidents'
+# impacts at start-up (``incidents/apps.py``), so this app never imports it.
+ImpactReader = Callable[..., dict[int, list[str]]]
+_impact_readers: list[ImpactReader] = []
+
+
+def component_impacts_register(reader: ImpactReader) -> None:
+    """Add ``reader(component_ids=[…]) -> {component id: [status, …]}`` to every recompute."""
+    if reader not in _impact_readers:
+        _impact_readers.append(reader)
+
 
 def _worst(statuses: Iterable[str]) -> str:
     return max(statuses, key=STATUS_RANK.__getitem__, default=ComponentStatus.OPERATIONAL)
 
 
 def component_statuses_recompute(*, component_ids: Iterable[int], reason: str = "") -> list[int]:
-    """Set each component to the worst of its open incidents' impacts, active maintenance
-    and what monitoring says (``monitoring_status``).
+    """Set each component to the worst of its open incidents' impacts (the registered
+    readers), active maintenance and what monitoring says (``monitoring_status``).
 
     Maintenance silences monitoring: alerts that fire while the work is under way are
     expected, and the status page says "under maintenance", not "outage".
@@ -33,12 +44,13 @@ def component_statuses_recompute(*, component_ids: Iterable[int], reason: str = 
     already in the right state is left alone and logs nothing. Returns the ids
     that changed. Call inside the transaction that changed incidents or maintenance.
     """
-    from incidents.selectors import open_impacts_by_component
-
     ids = sorted(set(component_ids))
     if not ids:
         return []
-    impacts = open_impacts_by_component(component_ids=ids)
+    impacts: dict[int, list[str]] = {}
+    for reader in _impact_readers:
+        for component_id, statuses in reader(component_ids=ids).items():
+            impacts.setdefault(component_id, []).extend(statuses)
     in_maintenance = set(
         Maintenance.objects.filter(
             state__in=[MaintenanceState.IN_PROGRESS, MaintenanceState.VERIFYING], components__in=ids

@@ -27,6 +27,5 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("notifications.urls")),
-    path("", include("complaints.urls")),
     path("", include("ops.urls")),
 ]

@@ -211,7 +211,8 @@ def affected_customers(*, count: int, prefix: str, hub: str = "上海转运中�
 
     from core import roles
     from customers.models import Customer
-    from incidents.linking import LinkCriteria, incident_link_orders
+    from incidents.criteria import LinkCriteria
+    from incidents.linking import incident_link_orders
     from orders.models import Order
 
     Customer.objects.bulk_create(

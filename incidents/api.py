@@ -13,7 +13,9 @@ from rest_framework.views import APIView
 from components.models import Maintenance, ServiceComponent
 from core.api import RequiredPermissions, report_or_field_errors
 from incidents import linking
+from incidents.criteria import Estimate, LinkCriteria
 from incidents.models import AffectedOrder, Incident, LinkJob
+from incidents.selectors import incident_link_preview
 from incidents.serializers import (
     AffectedOrderSerializer,
     IncidentDeclareSerializer,
@@ -46,9 +48,9 @@ def _incident(incident_id: int) -> Incident:
     )
 
 
-def _estimate(data: dict[str, Any]) -> linking.Estimate:
+def _estimate(data: dict[str, Any]) -> Estimate:
     delay = data.get("delay_hours")
-    return linking.Estimate(delay=timedelta(hours=delay) if delay is not None else None, fixed=data.get("new_estimate"))
+    return Estimate(delay=timedelta(hours=delay) if delay is not None else None, fixed=data.get("new_estimate"))
 
 
 class IncidentListApi(generics.ListAPIView):
@@ -158,21 +160,15 @@ class LinkByCriteriaApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         incident = _incident(incident_id)
-        criteria = linking.LinkCriteria(**{key: data[key] for key in linking.LinkCriteria.__dataclass_fields__})
-        preview = linking.incident_link_preview(incident=incident, criteria=criteria)
+        criteria = LinkCriteria(**{key: data[key] for key in LinkCriteria.__dataclass_fields__})
         if data["preview"]:
-            return Response(LinkPreviewSerializer(preview).data)
-        options = {
-            "incident": incident,
-            "criteria": criteria,
-            "reason": data["reason"],
-            "estimate": _estimate(data),
-            "actor": request.user,
-        }
-        if preview.matching > linking.SYNCHRONOUS_LINK_LIMIT:
-            job = linking.link_job_start(**options)
-            return Response(LinkJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
-        return Response({"linked": linking.incident_link_orders(**options)})
+            return Response(LinkPreviewSerializer(incident_link_preview(incident=incident, criteria=criteria)).data)
+        done = linking.incident_link_by_criteria(
+            incident=incident, criteria=criteria, reason=data["reason"], estimate=_estimate(data), actor=request.user
+        )
+        if done.job is not None:
+            return Response(LinkJobSerializer(done.job).data, status=status.HTTP_202_ACCEPTED)
+        return Response({"linked": done.linked})
 
 
 class LinkByTrackingNumbersApi(APIView):

@@ -9,9 +9,12 @@ class IncidentsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from incidents.messaging import register_message_contexts
+        from components.services import component_impacts_register
+        from incidents.messaging import message_contexts_register
+        from incidents.selectors import open_impacts_by_component
 
-        register_message_contexts()
+        message_contexts_register()
+        component_impacts_register(open_impacts_by_component)
         # The seed categories exist after every migrate and every test database flush.
         post_migrate.connect(_categories_ensure, sender=self, dispatch_uid="incidents.categories")
 

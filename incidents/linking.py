@@ -11,9 +11,8 @@ import csv
 import io
 import logging
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -27,6 +26,8 @@ from django.utils.translation import gettext as _
 from core.bulk import insert_from_select
 from core.queue import enqueue_on_commit
 from core.roles import INCIDENT_MANAGER
+from incidents.criteria import Estimate, LinkCriteria
+from incidents.errors import IncidentError
 from incidents.messaging import (
     MERCHANTS_ESTIMATES_TASK,
     incident_affected_customers_notify,
@@ -43,7 +44,8 @@ from incidents.models import (
     UpdateKind,
     Visibility,
 )
-from incidents.services import IncidentError, _timeline
+from incidents.selectors import LinkPreview, incident_link_preview, orders_matching
+from incidents.services import _timeline
 from notifications.outbox import EventKey, staff_alert
 from orders.models import Order
 
@@ -57,91 +59,6 @@ LINK_JOB_CHUNK_IDS = 100_000
 # Largest pasted or uploaded list; its report is held in memory.
 MAX_TRACKING_LIST = 50_000
 _TRACKING_NUMBER = re.compile(r"^[A-Z0-9]{8,32}$")
-
-
-@dataclass
-class LinkCriteria:
-    hubs: list[str] = field(default_factory=list)
-    origin_cities: list[str] = field(default_factory=list)
-    destination_cities: list[str] = field(default_factory=list)
-    statuses: list[str] = field(default_factory=list)
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-    promised_from: datetime | None = None
-    promised_to: datetime | None = None
-
-    def is_empty(self) -> bool:
-        return not any(asdict(self).values())
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            key: value.isoformat() if isinstance(value, datetime) else value
-            for key, value in asdict(self).items()
-            if value
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> LinkCriteria:
-        values = dict(data)
-        for key in ("created_from", "created_to", "promised_from", "promised_to"):
-            if values.get(key):
-                values[key] = datetime.fromisoformat(values[key])
-        return cls(**values)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A new delivery estimate: a delay added to each parcel's promise, or one fixed time."""
-
-    delay: timedelta | None = None
-    fixed: datetime | None = None
-
-    def expression(self) -> Any:
-        if self.fixed is not None:
-            return Value(self.fixed, output_field=DateTimeField())
-        if self.delay is not None:
-            return ExpressionWrapper(F("promised_delivery") + Value(self.delay), output_field=DateTimeField())
-        # A bare NULL in the sub-select would be typed text on PostgreSQL.
-        return Cast(Value(None), output_field=DateTimeField())
-
-
-# Each criterion and the lookup it filters orders by; windows are half-open [from, to).
-_CRITERION_LOOKUPS = {
-    "hubs": "hub__in",
-    "origin_cities": "origin_city__in",
-    "destination_cities": "destination_city__in",
-    "statuses": "status__in",
-    "created_from": "created_at__gte",
-    "created_to": "created_at__lt",
-    "promised_from": "promised_delivery__gte",
-    "promised_to": "promised_delivery__lt",
-}
-
-
-def orders_matching(criteria: LinkCriteria) -> QuerySet[Order]:
-    """Orders meeting every given criterion; refuses an empty set of criteria."""
-    if criteria.is_empty():
-        raise IncidentError(_("Choose at least one criterion; linking every parcel is never what you want."))
-    given = {lookup: getattr(criteria, name) for name, lookup in _CRITERION_LOOKUPS.items() if getattr(criteria, name)}
-    return Order.objects.filter(**given)
-
-
-@dataclass(frozen=True)
-class LinkPreview:
-    matching: int
-    already_linked: int
-
-    @property
-    def to_link(self) -> int:
-        return self.matching - self.already_linked
-
-
-def incident_link_preview(*, incident: Incident, criteria: LinkCriteria) -> LinkPreview:
-    orders = orders_matching(criteria)
-    return LinkPreview(
-        matching=orders.count(),
-        already_linked=AffectedOrder.objects.filter(incident=incident, order__in=orders).count(),
-    )
 
 
 def _check(actor: AbstractBaseUser, incident: Incident, permission: str = MANAGE_PERMISSION) -> None:
@@ -256,7 +173,7 @@ class TrackingListError(IncidentError):
     pass
 
 
-def parse_tracking_list(text: str) -> list[str]:
+def tracking_list_parse(text: str) -> list[str]:
     """Tracking numbers from pasted text or a CSV file: one per line, first column,
     an optional header row naming ``tracking_number``. A field beyond the csv
     module's limit (128 KiB) is ``TrackingListError``, not a crash."""
@@ -378,6 +295,32 @@ def incident_shift_estimates(*, incident: Incident, actor: AbstractBaseUser, del
     return shifted
 
 
+@dataclass(frozen=True)
+class CriteriaLink:
+    """What ``incident_link_by_criteria`` did: linked ``linked`` orders now, or started ``job``."""
+
+    preview: LinkPreview
+    linked: int = 0
+    job: LinkJob | None = None
+
+
+def incident_link_by_criteria(
+    *,
+    incident: Incident,
+    criteria: LinkCriteria,
+    reason: str = AffectedReason.DELAYED,
+    estimate: Estimate = Estimate(),
+    actor: AbstractBaseUser,
+) -> CriteriaLink:
+    """Link the orders matching ``criteria`` now, or, when more than
+    ``SYNCHRONOUS_LINK_LIMIT`` match, in a background job (``link_job_start``)."""
+    preview = incident_link_preview(incident=incident, criteria=criteria)
+    options = {"incident": incident, "criteria": criteria, "reason": reason, "estimate": estimate, "actor": actor}
+    if preview.matching > SYNCHRONOUS_LINK_LIMIT:
+        return CriteriaLink(preview=preview, job=link_job_start(**options))
+    return CriteriaLink(preview=preview, linked=incident_link_orders(**options))
+
+
 # --- large links as a job ---------------------------------------------------------------
 
 
@@ -391,8 +334,6 @@ def link_job_start(
     notify: bool = True,
 ) -> LinkJob:
     """Record a link job and queue it after commit; the admin polls its progress."""
-    from incidents.tasks import run_link_job
-
     _check(actor, incident, LINK_PERMISSION)
     orders = orders_matching(criteria)
     _check_share(actor, orders)
@@ -409,7 +350,7 @@ def link_job_start(
         max_order_id=Order.objects.aggregate(top=Max("id"))["top"] or 0,
         created_by=actor,
     )
-    transaction.on_commit(lambda: run_link_job.delay(job.pk))
+    enqueue_on_commit("incidents.tasks.run_link_job", job.pk)
     return job
 
 

@@ -41,7 +41,7 @@ from notifications.contexts import context_provider_register
 from notifications.models import Channel, EventType, Notification, WebhookEndpoint, WebhookEvent
 from notifications.outbox import (
     EventKey,
-    fan_out,
+    notifications_fan_out,
     queue_on_commit,
     subscribers_notice,
     webhook_endpoints,
@@ -98,7 +98,7 @@ def update_customers_write(*, update: IncidentUpdate) -> int:
         for channel, wanted in ((Channel.SMS, update.notify_sms), (Channel.EMAIL, update.notify_email))
         if wanted
     ]
-    written = fan_out(
+    written = notifications_fan_out(
         customers=_affected_customers(update.incident_id),
         event_type=update_event_type(update),
         event_key=EventKey.incident_update(update.pk),
@@ -181,7 +181,7 @@ def incident_affected_customers_notify(*, incident: Incident) -> int:
     Keyed per incident, so linking in several batches still tells each customer once.
     """
     event_key = EventKey.incident_affected(incident.pk)
-    written = fan_out(
+    written = notifications_fan_out(
         customers=_affected_customers(incident.pk),
         event_type=EventType.INCIDENT_DECLARED,
         event_key=event_key,
@@ -254,7 +254,7 @@ def message_contexts(notifications: Sequence[Notification]) -> Mapping[int, Mapp
     return contexts
 
 
-def register_message_contexts() -> None:
+def message_contexts_register() -> None:
     """Called once from ``IncidentsConfig.ready``."""
     context_provider_register(
         event_types=[

@@ -8,7 +8,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from components.models import Bilingual, ComponentStatus, ServiceComponent
+from components.models import ComponentStatus, ServiceComponent
+from core.bilingual import Bilingual
 from orders.models import Order
 
 # A target is at least a minute and at most a year: a negative one is due before the

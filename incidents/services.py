@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from components.services import component_statuses_recompute
-from core.errors import ConflictError, DomainError
+from incidents.errors import IncidentConflict, IncidentError
 from incidents.markdown import render_markdown
 from incidents.messaging import (
     incident_affected_customers_notify,
@@ -45,14 +45,6 @@ logger = logging.getLogger(__name__)
 TRANSITIONS = ("acknowledge", "investigate", "identify", "monitor", "resolve", "close", "reopen")
 # What the public sees by default; staff can override per transition.
 PUBLIC_BY_DEFAULT = {"investigate", "identify", "monitor", "resolve", "reopen"}
-
-
-class IncidentError(DomainError):
-    """A refused request, with a message fit to show the person who made it."""
-
-
-class IncidentConflict(IncidentError, ConflictError):
-    """The incident is no longer in a state that allows the request."""
 
 
 def _timeline(

@@ -6,7 +6,7 @@ commit (``queue_on_commit``), and whatever is not queued (a dead broker, a lost
 task) is queued by the sweeper. Producers call only this module: incidents,
 complaints, compensation, components, the portal's subscriptions and staff alerts.
 
-- ``fan_out``: one bare row per customer of a queryset (set-based, 10⁵ rows in one
+- ``notifications_fan_out``: one bare row per customer of a queryset (set-based, 10⁵ rows in one
   ``INSERT … SELECT`` per channel), rendered when sent with the values the
   event's app provides (``contexts.py``).
 - ``customers_message``: rendered rows, each customer with its own values and key.
@@ -108,7 +108,7 @@ def queue_on_commit(
 # --- writing ------------------------------------------------------------------------------
 
 
-def fan_out(
+def notifications_fan_out(
     *,
     customers: QuerySet[Customer],
     event_type: str,

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import connection
 from django.utils import timezone
 
-from notifications.models import Notification, PendingReceipt, Status
+from notifications.models import Notification, Status
+from notifications.receipts import receipts_may_be_waiting, receipts_waiting_apply
 
 logger = logging.getLogger(__name__)
 
@@ -134,49 +134,6 @@ def outcomes_write(outcomes: list[Outcome]) -> set[int]:
             extra={"count": len(outcomes) - len(written)},
         )
     sids = [outcome.provider_message_id for outcome in outcomes if outcome.provider_message_id]
-    if sids and _receipts_may_be_waiting():
+    if sids and receipts_may_be_waiting():
         receipts_waiting_apply(provider_message_ids=sids)
     return written
-
-
-# Receipts rarely come before their message's id is stored: whether any wait is
-# looked up at most once a second per process, not on every write; the sweeper
-# applies whatever waits for an id written meanwhile.
-_RECEIPTS_LOOKED_UP_EVERY_SECONDS = 1.0
-_receipts_looked_up = {"at": 0.0, "waiting": True}
-
-
-def _receipts_may_be_waiting() -> bool:
-    now = time.monotonic()
-    if now - _receipts_looked_up["at"] >= _RECEIPTS_LOOKED_UP_EVERY_SECONDS:
-        _receipts_looked_up.update(at=now, waiting=PendingReceipt.objects.exists())
-    return bool(_receipts_looked_up["waiting"])
-
-
-def receipts_waiting_note() -> None:
-    """A receipt was just kept in this process: the next write looks for it."""
-    _receipts_looked_up["waiting"] = True
-
-
-def receipts_waiting_apply(*, provider_message_ids: list[str] | None = None) -> int:
-    """Apply the kept receipts whose message now carries their provider id; returns how many."""
-    from notifications.receipts import notification_receipt_apply
-
-    waiting_receipts = PendingReceipt.objects.order_by("pk")
-    if provider_message_ids is not None:
-        waiting_receipts = waiting_receipts.filter(provider_message_id__in=provider_message_ids)
-    else:
-        waiting_receipts = waiting_receipts.filter(
-            provider_message_id__in=Notification.objects.exclude(provider_message_id="").values("provider_message_id")
-        )
-    waiting = list(waiting_receipts[:1000])
-    for receipt in waiting:
-        notification_receipt_apply(
-            provider_message_id=receipt.provider_message_id,
-            provider_status=receipt.provider_status,
-            error_code=receipt.error_code,
-            keep_if_unknown=False,
-        )
-    if waiting:
-        PendingReceipt.objects.filter(pk__in=[receipt.pk for receipt in waiting]).delete()
-    return len(waiting)

@@ -9,6 +9,7 @@ replayed webhook changes nothing.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,6 @@ from django.utils import timezone
 
 from notifications.consent import address_opt_in, address_opt_out
 from notifications.models import Channel, InboundMessage, Notification, PendingReceipt, Status
-from notifications.outcomes import receipts_waiting_note
 
 logger = logging.getLogger(__name__)
 
@@ -127,3 +127,44 @@ def email_tracking_apply(*, event_type: str, message_id: str, recipient: str, re
         address_opt_out(channel=Channel.EMAIL, address=recipient, reason=f"email {event_type}")
         changed = True
     return changed
+
+
+# Receipts rarely come before their message's id is stored: whether any wait is
+# looked up at most once a second per process, not on every write; the sweeper
+# applies whatever waits for an id written meanwhile.
+_RECEIPTS_LOOKED_UP_EVERY_SECONDS = 1.0
+_receipts_looked_up = {"at": 0.0, "waiting": True}
+
+
+def receipts_may_be_waiting() -> bool:
+    now = time.monotonic()
+    if now - _receipts_looked_up["at"] >= _RECEIPTS_LOOKED_UP_EVERY_SECONDS:
+        _receipts_looked_up.update(at=now, waiting=PendingReceipt.objects.exists())
+    return bool(_receipts_looked_up["waiting"])
+
+
+def receipts_waiting_note() -> None:
+    """A receipt was just kept in this process: the next write looks for it."""
+    _receipts_looked_up["waiting"] = True
+
+
+def receipts_waiting_apply(*, provider_message_ids: list[str] | None = None) -> int:
+    """Apply the kept receipts whose message now carries their provider id; returns how many."""
+    waiting_receipts = PendingReceipt.objects.order_by("pk")
+    if provider_message_ids is not None:
+        waiting_receipts = waiting_receipts.filter(provider_message_id__in=provider_message_ids)
+    else:
+        waiting_receipts = waiting_receipts.filter(
+            provider_message_id__in=Notification.objects.exclude(provider_message_id="").values("provider_message_id")
+        )
+    waiting = list(waiting_receipts[:1000])
+    for receipt in waiting:
+        notification_receipt_apply(
+            provider_message_id=receipt.provider_message_id,
+            provider_status=receipt.provider_status,
+            error_code=receipt.error_code,
+            keep_if_unknown=False,
+        )
+    if waiting:
+        PendingReceipt.objects.filter(pk__in=[receipt.pk for receipt in waiting]).delete()
+    return len(waiting)

@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from core.database import database_unreachable
 from core.queue import enqueue, enqueue_on_commit
+from notifications.consent import address_opt_out
 from notifications.messages import build_email, messages_render
 from notifications.models import Channel, EventType, Notification, Status
 from notifications.outcomes import Outcome, backoff_seconds, outcomes_write
@@ -58,7 +59,7 @@ from notifications.transports import (
     WebhookConfig,
     engine,
 )
-from notifications.webhooks import webhook_endpoints_health_record, webhook_headers
+from notifications.webhooks import webhook_endpoint_disable, webhook_endpoints_health_record, webhook_headers
 
 logger = logging.getLogger(__name__)
 
@@ -536,9 +537,6 @@ def _failure(notification: Notification, error: BaseException) -> Outcome:
 def _opt_out_record(notification: Notification) -> None:
     """The provider says the number replied STOP (record it as if they had told us),
     or a webhook endpoint answered 410 Gone (it is disabled)."""
-    from notifications.consent import address_opt_out
-    from notifications.webhooks import webhook_endpoint_disable
-
     if notification.channel == Channel.WEBHOOK and notification.webhook_endpoint is not None:
         webhook_endpoint_disable(endpoint=notification.webhook_endpoint, reason="the endpoint answered 410 Gone")
         return

@@ -24,8 +24,7 @@ from django.utils import timezone
 
 from core.queue import enqueue
 from notifications.models import Channel, Notification, Status
-from notifications.outcomes import receipts_waiting_apply
-from notifications.receipts import pending_receipts_expire
+from notifications.receipts import pending_receipts_expire, receipts_waiting_apply
 from notifications.sending import SEND_TASK
 
 logger = logging.getLogger(__name__)

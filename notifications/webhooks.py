@@ -21,6 +21,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from notifications.models import Notification, Status, WebhookEndpoint
+from notifications.outbox import EventKey, staff_alert
 
 logger = logging.getLogger(__name__)
 
@@ -91,8 +92,6 @@ def webhook_endpoints_health_record(
 def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> bool:
     """Stop delivering to ``endpoint``: what waits for it is held back, its owner hears why.
     Returns whether this call disabled it (a second call does nothing)."""
-    from notifications.outbox import EventKey, staff_alert
-
     with transaction.atomic():
         changed = WebhookEndpoint.objects.filter(pk=endpoint.pk, is_enabled=True).update(
             is_enabled=False, disabled_reason=reason[:300]

@@ -8,12 +8,16 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from complaints.models import Complaint
+from complaints.services import complaint_file
 from components.models import ComponentGroup, ComponentStatus, Maintenance, ServiceComponent
-from incidents.linking import Estimate, LinkCriteria, incident_link_orders
+from incidents.criteria import Estimate, LinkCriteria
+from incidents.linking import incident_link_orders
 from incidents.models import Incident, IncidentCategory, Severity
 from incidents.services import incident_declare, incident_post_update, incident_transition
 from monitoring.models import AlertRule, AlertSource, RuleAction
 from monitoring.services import Delivery, IncomingAlert, alerts_receive
+from orders.models import Order
 
 COMPONENTS = {
     ("信息系统", "Systems"): [
@@ -123,10 +127,6 @@ def seed_demo_incidents(*, manager: AbstractBaseUser, supervisor: AbstractBaseUs
 
 def seed_demo_complaints() -> int:
     """A few complaints for the agents' queue, one close to its deadline. Idempotent."""
-    from complaints.models import Complaint
-    from complaints.services import complaint_file
-    from orders.models import Order
-
     if Complaint.objects.exists():
         return 0
     now = timezone.now()

@@ -11,7 +11,10 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from complaints.models import ReplyDeadline
 from core.models import WorkerHeartbeat
+from incidents.models import OPEN_STATUSES, Incident
+from notifications.models import Notification
 
 logger = logging.getLogger(__name__)
 BROKER_CONNECT_TIMEOUT_SECONDS = 2
@@ -85,10 +88,6 @@ def operational_state(*, send_latency_window: timedelta, now: datetime | None = 
     """Counts for /metrics, each one aggregate query (indexes on status and deadlines)."""
     from django.db.models import Count
 
-    from complaints.models import ReplyDeadline
-    from incidents.models import OPEN_STATUSES, Incident
-    from notifications.models import Notification
-
     now = now or timezone.now()
     notifications = {
         (row["status"], row["channel"]): row["count"]
@@ -114,7 +113,6 @@ def operational_state(*, send_latency_window: timedelta, now: datetime | None = 
 def _send_latency(*, since: datetime) -> dict[tuple[str, str], float]:
     if connection.vendor != "postgresql":
         return {}  # percentile_cont is PostgreSQL's; the embedded SQLite setup goes without
-    from notifications.models import Notification
 
     table = Notification._meta.db_table
     quantiles = ", ".join(

@@ -4,6 +4,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from complaints.models import Reason
+from customers.phones import normalize_phone
+
 
 class LookupForm(forms.Form):
     tracking_number = forms.CharField(
@@ -50,8 +53,6 @@ class SubscribeForm(forms.Form):
         self.fields["components"].choices = components
 
     def clean(self) -> dict[str, object]:
-        from customers.phones import normalize_phone
-
         data = super().clean() or {}
         if data.get("channel") == "email" and not data.get("email"):
             self.add_error("email", _("Enter the email address to send notices to."))
@@ -71,3 +72,14 @@ class CodeForm(forms.Form):
         error_messages={"invalid": _("Enter the 6 digits from the text message.")},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
     )
+
+
+class PortalComplaintForm(LookupForm):
+    """The parcel lookup's proof (tracking number and phone digits), plus the complaint."""
+
+    reason = forms.ChoiceField(label=_("What went wrong?"), choices=Reason.choices)
+    description = forms.CharField(label=_("Tell us more"), max_length=2000, widget=forms.Textarea(attrs={"rows": 5}))
+
+
+class CustomerMessageForm(forms.Form):
+    body = forms.CharField(label=_("Your message"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))

@@ -8,8 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from components.models import Bilingual
-from incidents.models import OPEN_STATUSES
+from compensation.models import Coupon
+from compensation.selectors import coupons_for_customer_view
+from core.bilingual import Bilingual
+from customers.models import Customer
+from incidents.models import OPEN_STATUSES, AffectedOrder, Incident
+from notifications.models import Notification, Status
 from orders.models import Order, ParcelStatus
 
 
@@ -72,10 +76,6 @@ def parcel_for_customer(*, tracking_number: str, phone_last4: str) -> ParcelView
     Same answer and same query for an unknown number and for wrong digits, as in
     ``order_for_proof``.
     """
-    from compensation.selectors import coupons_for_customer_view
-    from incidents.models import AffectedOrder
-    from notifications.models import Status
-
     rows = list(Order.objects.raw(_lookup_sql(), [tracking_number]))
     order = rows[0] if rows else None
     phone = order.customer_phone if order is not None else "0000"
@@ -111,10 +111,6 @@ def _lookup_sql() -> str:
     outage, and compiling the same query through the ORM (two ``Exists``
     annotations and a join) cost several times what running it does.
     """
-    from compensation.models import Coupon
-    from customers.models import Customer
-    from incidents.models import AffectedOrder, Incident
-
     return f"""
         SELECT o.id, o.tracking_number, o.customer_id, o.origin_city, o.destination_city, o.status,
                o.promised_delivery, o.current_estimate,
@@ -138,9 +134,6 @@ def _delays_sql() -> str:
     Written out for the same reason as ``_lookup_sql``: the ORM's compile of the join and the
     counting subquery cost five times the query, on the page a delayed parcel's owner reloads.
     """
-    from incidents.models import AffectedOrder, Incident
-    from notifications.models import Notification
-
     return f"""
         SELECT a.id, a.incident_id, a.original_promise, a.new_estimate,
                i.status AS incident_status, i.title_zh, i.title_en,

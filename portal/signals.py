@@ -13,10 +13,12 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from components.models import ComponentGroup, ComponentStatusChange, Maintenance, ServiceComponent
+from incidents.models import Incident, IncidentComponent, IncidentUpdate
+from portal.published import mark_changed
+
 
 def _rebuild_after_commit() -> None:
-    from portal.published import mark_changed
-
     mark_changed()
 
 
@@ -28,9 +30,6 @@ def status_page_touched(**_kwargs: Any) -> None:
 
 
 def connect() -> None:
-    from components.models import ComponentGroup, ComponentStatusChange, Maintenance, ServiceComponent
-    from incidents.models import Incident, IncidentComponent, IncidentUpdate
-
     for model in (Incident, IncidentUpdate, IncidentComponent, ServiceComponent, ComponentGroup, Maintenance):
         post_save.connect(status_page_touched, sender=model, dispatch_uid=f"status-page-save-{model.__name__}")
         post_delete.connect(status_page_touched, sender=model, dispatch_uid=f"status-page-delete-{model.__name__}")

@@ -23,11 +23,12 @@ from components.models import (
     MaintenanceState,
     ServiceComponent,
 )
+from incidents.models import OPEN_STATUSES, Incident, IncidentUpdate, Visibility
 
 HISTORY_DAYS = 90
 RECENT_INCIDENTS = 50
 RECENT_MAINTENANCES = 50
-# How much of a day's time in a status counts as downtime (issue #7: major fully, partial 0.3).
+# How much of a day's time in a status counts as downtime (major fully, partial 0.3).
 DOWNTIME_WEIGHT = {ComponentStatus.MAJOR_OUTAGE: 1.0, ComponentStatus.PARTIAL_OUTAGE: 0.3}
 
 
@@ -159,8 +160,6 @@ def _floor2(percent: float) -> float:
 
 
 def _incidents() -> list[dict[str, Any]]:
-    from incidents.models import OPEN_STATUSES, Incident, IncidentUpdate, Visibility
-
     public_updates = IncidentUpdate.objects.filter(visibility=Visibility.PUBLIC).order_by("-created_at", "-id")
     recent = list(
         Incident.objects.published().order_by("-reported_at", "-id").values_list("pk", flat=True)[:RECENT_INCIDENTS]

@@ -2,7 +2,7 @@ import re
 
 from django.urls import path, re_path
 
-from portal import views
+from portal import complaints, views
 
 STATUS_DOCUMENT_NAMES = (
     "summary.json",
@@ -28,4 +28,6 @@ urlpatterns = [
     path("subscribe/cancel/<str:token>/", views.subscription_cancel, name="status-subscription-cancel"),
     path("track/", views.track, name="track"),
     path("incidents/<int:incident_id>/", views.incident_page, name="incident-page"),
+    path("complaints/new/", complaints.complaint_new, name="complaint-new"),
+    path("complaints/<str:token>/", complaints.complaint_detail, name="complaint-detail"),
 ]

@@ -15,9 +15,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
+from components.models import ServiceComponent
 from core.database import database_unreachable
 from core.ratelimit import client_key, proof_attempt_refused, proof_failure_record, rate_limited
 from incidents.models import OPEN_STATUSES, Incident, Visibility
+from notifications.models import StatusSubscription
+from notifications.subscriptions import (
+    CONFIRM_LINK_MAX_AGE,
+    SignUpRefused,
+    signed_link_read,
+    subscription_code_check,
+    subscription_request,
+)
+from notifications.subscriptions import subscription_cancel as cancel
+from notifications.subscriptions import subscription_confirm as confirm
 from portal.forms import CodeForm, LookupForm, SubscribeForm
 from portal.published import Published, published
 from portal.selectors import parcel_for_customer
@@ -181,16 +192,12 @@ CODE_CHECKS_PER_IP = 20
 
 
 def _public_components() -> list[tuple[int, str]]:
-    from components.models import ServiceComponent
-
     return [(c.pk, c.localized_name) for c in ServiceComponent.objects.filter(is_public=True)]
 
 
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
     """Sign up for status notices; email is confirmed by link, SMS by code."""
-    from notifications.subscriptions import SignUpRefused, subscription_request
-
     form = SubscribeForm(request.POST or None, components=_public_components())
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -220,9 +227,6 @@ def subscribe(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def subscription_code(request: HttpRequest, token: str) -> HttpResponse:
-    from notifications.models import StatusSubscription
-    from notifications.subscriptions import subscription_code_check
-
     subscription = get_object_or_404(StatusSubscription, token=token)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -242,9 +246,6 @@ def subscription_code(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def subscription_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """The link in the email. GET shows a button, POST confirms: mail scanners that open links confirm nothing."""
-    from notifications.subscriptions import CONFIRM_LINK_MAX_AGE, signed_link_read
-    from notifications.subscriptions import subscription_confirm as confirm
-
     subscription = signed_link_read(token, "confirm", max_age=CONFIRM_LINK_MAX_AGE)
     if subscription is None:
         return render(request, "portal/subscribe_invalid.html", status=400)
@@ -257,9 +258,6 @@ def subscription_confirm(request: HttpRequest, token: str) -> HttpResponse:
 @csrf_exempt  # mail clients' one-click unsubscribe (RFC 8058) sends no CSRF token; the signed link is the guard
 @require_http_methods(["GET", "POST"])
 def subscription_cancel(request: HttpRequest, token: str) -> HttpResponse:
-    from notifications.subscriptions import signed_link_read
-    from notifications.subscriptions import subscription_cancel as cancel
-
     subscription = signed_link_read(token, "cancel")
     if subscription is None:
         return render(request, "portal/subscribe_invalid.html", status=400)

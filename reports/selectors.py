@@ -24,6 +24,7 @@ from django.utils import timezone
 from compensation.models import Coupon, CouponStatus
 from complaints.models import Complaint, ReplyDeadline
 from incidents.models import AffectedOrder, Incident, IncidentCategory, Target
+from incidents.selectors import public_timeline
 from notifications.models import Notification, Status
 from reports.aggregates import IntervalSeconds, Percentile, Seconds
 
@@ -473,8 +474,6 @@ class IncidentReport:
 
 def incident_report(*, incident: Incident, now: datetime | None = None) -> IncidentReport:
     """Everything the post-incident report (事后报告) shows, for one incident."""
-    from incidents.selectors import public_timeline
-
     one = Incident.objects.filter(pk=incident.pk)
     complaints = Complaint.objects.filter(incident=incident)
     return IncidentReport(

@@ -102,7 +102,8 @@ def typhoon_outage(*, tracking_number: str = "SF7770000000001", minimum_spend: s
     from compensation.rules import compensation_issue
     from components.models import ComponentGroup, ComponentStatus, ServiceComponent
     from core import roles
-    from incidents.linking import Estimate, LinkCriteria, incident_link_orders
+    from incidents.criteria import Estimate, LinkCriteria
+    from incidents.linking import incident_link_orders
     from incidents.services import incident_post_update
     from tests.test_compensation_rules import approved_plan
 

@@ -19,7 +19,8 @@ def sample_rows():
     from django.utils import timezone
 
     from components.models import ComponentGroup, Maintenance, ServiceComponent
-    from incidents.linking import LinkCriteria, incident_link_orders
+    from incidents.criteria import LinkCriteria
+    from incidents.linking import incident_link_orders
     from incidents.models import LinkJob
     from incidents.targets import incident_targets_check
 

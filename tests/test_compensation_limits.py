@@ -13,13 +13,13 @@ from django.utils import timezone
 
 from compensation import rules
 from compensation.admin import CompensationRuleForm
-from compensation.models import CompensationRequest, CompensationRule, Coupon, RequestStatus
-from compensation.requests import (
+from compensation.approvals import (
     compensation_goodwill,
     compensation_request_incident,
     compensation_request_issue,
     compensation_request_resume,
 )
+from compensation.models import CompensationRequest, CompensationRule, Coupon, RequestStatus
 from compensation.services import coupon_redeem
 from complaints.services import complaint_file
 from core import roles

@@ -5,14 +5,14 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from compensation.models import Coupon, CouponSource, RequestStatus
-from compensation.requests import (
+from compensation.approvals import (
     CompensationError,
     compensation_decide,
     compensation_goodwill,
     compensation_request_incident,
     compensation_request_issue,
 )
+from compensation.models import Coupon, CouponSource, RequestStatus
 from complaints.services import complaint_file
 from core import roles
 from core.errors import ConflictError

@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from compensation.models import CompensationRequest, CompensationRule, Coupon, RequestKind, RequestStatus
-from compensation.rules import compensation_issue, compensation_plan, compensation_preview
+from compensation.rules import compensation_issue, compensation_plan
+from compensation.selectors import compensation_preview
 from core import roles
 from incidents.models import AffectedOrder
 from tests.concurrency import run_together

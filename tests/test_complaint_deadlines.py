@@ -21,7 +21,8 @@ from complaints.services import (
 )
 from core import roles
 from devtools.fake_twilio import Reply
-from incidents.linking import LinkCriteria, incident_link_orders
+from incidents.criteria import LinkCriteria
+from incidents.linking import incident_link_orders
 from notifications.models import Notification
 from tests.concurrency import run_together
 from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident

@@ -1,4 +1,4 @@
-"""The pages #14 changed, in a real browser at phone and desktop width: an internal incident's
+"""Desk and portal pages in a real browser at phone and desktop width: an internal incident's
 desk with its Publish button, the complaint page with the coupons already given, and the
 parcel lookup's cool-down message."""
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from compensation.requests import compensation_goodwill
+from compensation.approvals import compensation_goodwill
 from complaints.services import complaint_file
 from core import roles
 from tests.browser import DESKTOP, PHONE, SCREENSHOTS, chromium, screenshot

@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from core import roles
 from customers.models import Customer
-from incidents.linking import LinkCriteria, incident_link_orders
+from incidents.criteria import LinkCriteria
+from incidents.linking import incident_link_orders
 from notifications.models import Notification, Status
 from notifications.sending import notifications_send
 from reports.selectors import customer_figures

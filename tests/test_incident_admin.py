@@ -172,7 +172,8 @@ def test_an_update_can_be_sent_by_sms_too(manager_browser):
 
     incident = declare_incident()
     order = OrderFactory(hub="厦门转运中心")
-    from incidents.linking import LinkCriteria, incident_link_orders
+    from incidents.criteria import LinkCriteria
+    from incidents.linking import incident_link_orders
 
     incident_link_orders(
         incident=incident,
@@ -202,7 +203,8 @@ def test_compensation_panel_previews_and_issues(manager_browser):
 
     incident = declare_incident()
     OrderFactory.create_batch(2, hub="苏州转运中心")
-    from incidents.linking import Estimate, LinkCriteria, incident_link_orders
+    from incidents.criteria import Estimate, LinkCriteria
+    from incidents.linking import incident_link_orders
 
     incident_link_orders(
         incident=incident,

@@ -7,8 +7,9 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from core import roles
+from incidents.errors import IncidentError
 from incidents.models import Incident, IncidentStatus, IncidentUpdate, UpdateKind, Visibility
-from incidents.services import IncidentError, incident_post_update, incident_transition
+from incidents.services import incident_post_update, incident_transition
 from tests.concurrency import run_together
 from tests.factories import UserFactory, declare_incident
 

@@ -7,20 +7,19 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from core import roles
+from incidents.criteria import Estimate, LinkCriteria
+from incidents.errors import IncidentError
 from incidents.linking import (
-    Estimate,
-    LinkCriteria,
     incident_link_orders,
-    incident_link_preview,
     incident_link_tracking_numbers,
     incident_shift_estimates,
     incident_unlink_orders,
     link_job_run,
     link_job_start,
-    parse_tracking_list,
+    tracking_list_parse,
 )
 from incidents.models import AffectedOrder, LinkJob, LinkJobState, UpdateKind
-from incidents.services import IncidentError
+from incidents.selectors import incident_link_preview
 from tests.factories import OrderFactory, UserFactory, declare_incident
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +121,7 @@ def test_a_tracking_list_links_atomically_and_reports_duplicates_and_already_lin
     text = f"tracking_number\n{first.tracking_number.lower()}\n{second.tracking_number}\n{first.tracking_number}\n{third.tracking_number}\n"
 
     report = incident_link_tracking_numbers(
-        incident=incident, tracking_numbers=parse_tracking_list(text), reason="lost", actor=manager
+        incident=incident, tracking_numbers=tracking_list_parse(text), reason="lost", actor=manager
     )
 
     assert report.ok
@@ -134,7 +133,7 @@ def test_a_tracking_list_links_atomically_and_reports_duplicates_and_already_lin
 
 def test_a_list_with_unknown_or_malformed_numbers_is_rejected_whole_with_its_report(incident, manager, parcels):
     good = parcels["guangzhou"][0].tracking_number
-    numbers = parse_tracking_list(f"{good}\nSF0000000000000\nnot a number!\n")
+    numbers = tracking_list_parse(f"{good}\nSF0000000000000\nnot a number!\n")
 
     report = incident_link_tracking_numbers(incident=incident, tracking_numbers=numbers, actor=manager)
 

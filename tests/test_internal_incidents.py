@@ -6,8 +6,10 @@ import pytest
 from django.urls import reverse
 
 from core import roles
-from incidents.linking import LinkCriteria, incident_link_orders
-from incidents.services import IncidentError, incident_post_update
+from incidents.criteria import LinkCriteria
+from incidents.errors import IncidentError
+from incidents.linking import incident_link_orders
+from incidents.services import incident_post_update
 from notifications.models import Notification
 from portal.published import memo_reset, rebuild
 from tests.factories import OrderFactory, UserFactory, declare_incident

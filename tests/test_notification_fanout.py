@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import roles
-from incidents.linking import LinkCriteria, incident_link_orders
+from incidents.criteria import LinkCriteria
+from incidents.linking import incident_link_orders
 from incidents.models import Severity, Visibility
 from incidents.services import incident_post_update, incident_transition
 from notifications.models import Notification, Status

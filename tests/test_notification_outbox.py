@@ -14,7 +14,8 @@ from django.utils import timezone
 from core import roles
 from customers.models import Customer
 from customers.services import customer_consent_set
-from incidents.linking import LinkCriteria, incident_link_orders
+from incidents.criteria import LinkCriteria
+from incidents.linking import incident_link_orders
 from incidents.services import incident_post_update
 from notifications.models import Notification, PendingReceipt, Status
 from notifications.outcomes import Outcome, outcomes_write

@@ -10,7 +10,8 @@ from django.utils import timezone
 from core import roles
 from customers.models import Customer
 from devtools.fake_twilio import Reply
-from incidents.linking import LinkCriteria, incident_link_orders
+from incidents.criteria import LinkCriteria
+from incidents.linking import incident_link_orders
 from notifications.models import Notification, Status
 from notifications.sending import notification_send
 from tests.concurrency import run_together

@@ -5,7 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import roles
-from incidents.linking import LinkCriteria, incident_link_orders
+from incidents.criteria import LinkCriteria
+from incidents.linking import incident_link_orders
 from incidents.models import Visibility
 from incidents.services import incident_post_update
 from notifications.models import Notification, Status

@@ -57,7 +57,7 @@ def test_attempts_refused_to_a_blocked_caller_do_not_count_against_the_parcel(se
 
 
 def test_five_wrong_complaint_filings_do_not_block_the_owner_from_a_new_address(monkeypatch, parcel):
-    from complaints.views import FILING_LIMIT_PER_TRACKING_NUMBER
+    from portal.complaints import FILING_LIMIT_PER_TRACKING_NUMBER
 
     monkeypatch.setattr(ratelimit, "PROOF_COOLDOWN_SECONDS", 0)
     form = {"tracking_number": parcel.tracking_number, "reason": "delay", "description": "还没到"}

@@ -12,13 +12,14 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from compensation.approvals import compensation_request_incident
 from compensation.models import CompensationRequest, CompensationRule
-from compensation.requests import compensation_request_incident
 from core import roles
 from core.errors import DomainError
 from core.models import ApiToken
 from core.services import api_token_issue
-from incidents.linking import LinkCriteria, incident_link_orders
+from incidents.criteria import LinkCriteria
+from incidents.linking import incident_link_orders
 from incidents.models import IncidentStatus
 from notifications.models import Notification
 from tests.factories import OrderFactory, UserFactory, declare_incident

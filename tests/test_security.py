@@ -179,7 +179,8 @@ def test_secrets_and_phone_numbers_stay_out_of_the_logs(providers, settings, cap
 
     from core.logging import JsonFormatter, KeyValueFormatter, RequestIdFilter
     from devtools.fake_twilio import Reply
-    from incidents.linking import LinkCriteria, incident_link_orders
+    from incidents.criteria import LinkCriteria
+    from incidents.linking import incident_link_orders
     from notifications.models import Notification
     from notifications.sending import notifications_send
     from tests.conftest import TWILIO_TEST_TOKEN

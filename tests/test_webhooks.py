@@ -11,7 +11,8 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from core import roles
-from incidents.linking import LinkCriteria, incident_link_orders, incident_shift_estimates
+from incidents.criteria import LinkCriteria
+from incidents.linking import incident_link_orders, incident_shift_estimates
 from incidents.messaging import merchants_affected_announce, merchants_estimates_announce
 from incidents.models import IncidentUpdate
 from incidents.services import incident_post_update, incident_transition

@@ -29,7 +29,8 @@ def test_heartbeat_task_runs_on_a_real_worker_and_health_turns_green(celery_work
 @pytest.mark.django_db(transaction=True)
 def test_large_link_runs_as_a_job_on_the_worker_and_reports_progress(celery_worker, settings):
     from core import roles
-    from incidents.linking import LinkCriteria, link_job_start
+    from incidents.criteria import LinkCriteria
+    from incidents.linking import link_job_start
     from incidents.models import AffectedOrder, LinkJob
     from tests.factories import OrderFactory, UserFactory, declare_incident
 
@@ -57,7 +58,8 @@ def _wait_for(condition, seconds=30):
 @pytest.mark.django_db(transaction=True)
 def test_an_update_reaches_every_affected_customer_by_sms_and_email_through_the_worker(celery_worker, providers):
     from core import roles
-    from incidents.linking import LinkCriteria, incident_link_orders
+    from incidents.criteria import LinkCriteria
+    from incidents.linking import incident_link_orders
     from incidents.services import incident_post_update
     from notifications.models import Notification
     from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
@@ -84,7 +86,8 @@ def test_an_update_reaches_every_affected_customer_by_sms_and_email_through_the_
 @pytest.mark.django_db(transaction=True)
 def test_messages_written_while_redis_was_down_go_out_once_it_is_back(celery_worker, providers):
     from core import roles
-    from incidents.linking import LinkCriteria, incident_link_orders
+    from incidents.criteria import LinkCriteria
+    from incidents.linking import incident_link_orders
     from notifications.models import Notification
     from notifications.services import notifications_sweep
     from tests.conftest import broker_unreachable
@@ -108,8 +111,8 @@ def test_messages_written_while_redis_was_down_go_out_once_it_is_back(celery_wor
 
 @pytest.mark.django_db(transaction=True)
 def test_an_approved_compensation_is_issued_by_the_worker_with_progress(celery_worker, providers):
+    from compensation.approvals import compensation_request_incident
     from compensation.models import Coupon
-    from compensation.requests import compensation_request_incident
     from tests.test_compensation_rules import typhoon_with_parcels
 
     incident, _parcels, supervisor = typhoon_with_parcels()

@@ -12,6 +12,7 @@ from core import roles
 from core.models import ApiToken
 from core.services import api_token_issue
 from ops import demo
+from ops.demo_incidents import seed_demo_alerts, seed_demo_complaints, seed_demo_incidents
 from orders.models import Order
 from orders.services import orders_ingest
 
@@ -118,14 +119,11 @@ class Command(BaseCommand):
         }
 
     def _seed_incidents(self) -> None:
-        from ops.demo_incidents import seed_demo_incidents
-
         created = seed_demo_incidents(
             manager=get_user_model().objects.get(username="manager"),
             supervisor=get_user_model().objects.get(username="supervisor"),
         )
         self.stdout.write(f"Demo incidents: {created} created." if created else "Demo incidents: already there.")
-        from ops.demo_incidents import seed_demo_alerts, seed_demo_complaints
 
         alerts = seed_demo_alerts(monitoring=get_user_model().objects.get(username="monitoring"))
         self.stdout.write(f"Demo alert rules: {alerts} created." if alerts else "Demo alert rules: already there.")

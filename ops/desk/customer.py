@@ -1,9 +1,13 @@
+"""A customer's page for the agents: consent (never the contact details) and the
+messages sent to them."""
+
 from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
 from customers.services import customer_consent_set
+from notifications.models import Notification
 
 
 class CustomerForm(forms.ModelForm):
@@ -15,8 +19,7 @@ class CustomerForm(forms.ModelForm):
 
 
 class MessageHistoryInline(admin.TabularInline):
-    from notifications.models import Notification as model
-
+    model = Notification
     verbose_name_plural = _("Messages sent to this customer")
     fields = ["created_at", "channel", "event_type", "status", "subject", "body"]
     readonly_fields = fields

@@ -1,4 +1,4 @@
-"""Forms of the incident page in the admin (the staff's workspace)."""
+"""Forms of the incident desk (the incident's change page in the admin)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,18 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from incidents.linking import MAX_TRACKING_LIST, Estimate, LinkCriteria, TrackingListError, parse_tracking_list
+from incidents.criteria import Estimate, LinkCriteria
+from incidents.linking import MAX_TRACKING_LIST, TrackingListError, tracking_list_parse
 from incidents.models import AffectedReason, Visibility
+from incidents.services import TRANSITIONS
 from orders.models import Order, ParcelStatus
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 class TransitionForm(forms.Form):
+    # The button pressed; the page renders the two notes only.
+    action = forms.ChoiceField(choices=[(name, name) for name in TRANSITIONS], widget=forms.HiddenInput)
     body_zh = forms.CharField(label=_("Note (Chinese)"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     body_en = forms.CharField(label=_("Note (English)"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -60,6 +64,7 @@ class EstimateForm(forms.Form):
         data = super().clean()
         if data.get("delay_hours") is not None and data.get("new_estimate"):
             raise ValidationError(_("Give a delay or a new estimate, not both."))
+        data["estimate"] = self.estimate()
         return data
 
     def estimate(self) -> Estimate:
@@ -100,6 +105,13 @@ class LinkCriteriaForm(EstimateForm):
         self.fields["origin_cities"].choices = _distinct("origin_city")
         self.fields["destination_cities"].choices = _distinct("destination_city")
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["criteria"] = self.criteria()
+        # Which button: "Count matching orders" previews, "Link them" links.
+        data["preview"] = bool(self.data.get("preview"))
+        return data
+
     def criteria(self) -> LinkCriteria:
         return LinkCriteria(
             **{
@@ -131,7 +143,7 @@ class TrackingListForm(EstimateForm):
             except UnicodeDecodeError:
                 raise ValidationError(_("The file is not UTF-8 text; save it as CSV (UTF-8).")) from None
         try:
-            numbers = parse_tracking_list(text)
+            numbers = tracking_list_parse(text)
         except TrackingListError as error:
             raise ValidationError(str(error)) from None
         if not numbers:
@@ -144,3 +156,17 @@ class TrackingListForm(EstimateForm):
 
 class ShiftForm(forms.Form):
     hours = forms.FloatField(label=_("Move every new estimate by (hours)"), min_value=-720, max_value=2160)
+
+
+class UnlinkForm(forms.Form):
+    tracking_numbers = forms.CharField(
+        label=_("Unlink these tracking numbers (empty: unlink all)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean_tracking_numbers(self) -> list[str] | None:
+        try:
+            return tracking_list_parse(self.cleaned_data["tracking_numbers"]) or None
+        except TrackingListError as error:
+            raise ValidationError(str(error)) from None

@@ -8,10 +8,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from compensation.selectors import coupons_for_customer_view
-from complaints.forms import CustomerMessageForm, PortalComplaintForm
 from complaints.models import Complaint, ComplaintChannel, MessageKind
 from complaints.services import ComplaintError, complaint_customer_message, complaint_file
 from core.ratelimit import proof_attempt_refused, proof_failure_record
+from portal.forms import CustomerMessageForm, PortalComplaintForm
 from portal.selectors import order_for_proof
 from portal.views import too_many_attempts
 

@@ -1,3 +1,5 @@
+"""Forms of the complaint desk (the complaint's change page in the admin)."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -5,9 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from compensation.requests import GOODWILL_MAX_VALUE
-from complaints.models import Reason
-from portal.forms import LookupForm
+from compensation.approvals import GOODWILL_MAX_VALUE
 
 
 class ReplyForm(forms.Form):
@@ -23,14 +23,3 @@ class GoodwillForm(forms.Form):
         label=_("Value (CNY)"), min_value=Decimal("1"), max_value=GOODWILL_MAX_VALUE, max_digits=8, decimal_places=2
     )
     note = forms.CharField(label=_("Reason"), max_length=200, required=False)
-
-
-class PortalComplaintForm(LookupForm):
-    """The parcel lookup's proof (tracking number and phone digits), plus the complaint."""
-
-    reason = forms.ChoiceField(label=_("What went wrong?"), choices=Reason.choices)
-    description = forms.CharField(label=_("Tell us more"), max_length=2000, widget=forms.Textarea(attrs={"rows": 5}))
-
-
-class CustomerMessageForm(forms.Form):
-    body = forms.CharField(label=_("Your message"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))

@@ -26,8 +26,12 @@ from compensation.models import (
 )
 from compensation.rules import compensation_issue, compensation_plan
 from compensation.services import coupons_tell_customers
+from complaints.models import ComplaintStatus
 from core.errors import ConflictError, DomainError
+from core.queue import enqueue_on_commit
 from core.roles import INCIDENT_MANAGER
+from customers.models import Customer
+from incidents.models import Incident
 from notifications.outbox import EventKey, staff_alert
 
 logger = logging.getLogger(__name__)
@@ -64,8 +68,6 @@ def compensation_request_incident(*, incident: Any, actor: AbstractBaseUser) -> 
     supervisor decides. The incident row is locked, so two requests never plan the
     same order and linking in slices cannot walk past the limit.
     """
-    from incidents.models import Incident
-
     _require(actor, COMPENSATE_PERMISSION, _("You may not ask for an incident's compensation."))
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
@@ -116,9 +118,6 @@ def compensation_goodwill(
     own request is that decision). The customer's row is locked, so two agents at
     once cannot both stay under a cap together.
     """
-    from complaints.models import ComplaintStatus
-    from customers.models import Customer
-
     _require(actor, "compensation.add_compensationrequest", _("You may not give goodwill coupons."))
     if not value.is_finite() or value <= 0:
         raise CompensationError(_("A coupon is worth something."))
@@ -171,9 +170,7 @@ def _approve(request: CompensationRequest, actor: AbstractBaseUser) -> None:
 
 
 def _queue_issue(request_id: int) -> None:
-    from compensation.tasks import issue_compensation
-
-    transaction.on_commit(lambda: issue_compensation.delay(request_id))
+    enqueue_on_commit("compensation.tasks.issue_compensation", request_id)
 
 
 def compensation_request_resume(*, request_id: int, actor: AbstractBaseUser) -> bool:
