@@ -122,6 +122,9 @@ class ComplaintAdmin(DeskMixin):
     change_form_template = "admin/complaints/complaint/change_form.html"
     desk_actions = COMPLAINT_ACTIONS
 
+    class Media:
+        css = {"all": ["ops/desk.css"]}
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Complaint]:
         # The queue: the next deadline first, complaints owing nothing last.
         return super().get_queryset(request).order_by(F("reply_due_at").asc(nulls_last=True), "id")

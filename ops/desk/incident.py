@@ -159,8 +159,8 @@ class IncidentAdmin(DeskMixin):
     desk_actions = INCIDENT_ACTIONS
 
     class Media:
-        css = {"all": ["incidents/desk.css"]}
-        js = ["incidents/desk.js"]
+        css = {"all": ["ops/desk.css"]}
+        js = ["ops/desk.js"]
 
     # --- list -------------------------------------------------------------------------
     @admin.display(description=gettext_lazy("incident"), ordering="id")
