@@ -14,7 +14,8 @@ class Bilingual:
         english = getattr(self, f"{field}_en", "")
         if (get_language() or "").startswith("en") and english:
             return english
-        return getattr(self, f"{field}_zh")
+        chinese: str = getattr(self, f"{field}_zh")
+        return chinese
 
     @property
     def localized_title(self) -> str:
