@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -12,8 +13,9 @@ from rest_framework.views import APIView
 
 from components.models import Maintenance, ServiceComponent
 from core.api import RequiredPermissions, report_or_field_errors
+from core.users import request_user
 from incidents import linking
-from incidents.models import AffectedOrder, Incident, LinkJob
+from incidents.models import AffectedOrder, Incident, IncidentUpdate, LinkJob
 from incidents.serializers import (
     AffectedOrderSerializer,
     IncidentDeclareSerializer,
@@ -51,7 +53,7 @@ def _estimate(data: dict[str, Any]) -> linking.Estimate:
     return linking.Estimate(delay=timedelta(hours=delay) if delay is not None else None, fixed=data.get("new_estimate"))
 
 
-class IncidentListApi(generics.ListAPIView):
+class IncidentListApi(generics.ListAPIView[Incident]):
     """List incidents (newest first) or declare one.
 
     ``publish`` defaults to true for staff who command incidents; a client system's
@@ -67,7 +69,7 @@ class IncidentListApi(generics.ListAPIView):
         .order_by("-reported_at", "-id")
     )
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Incident]:
         incidents = super().get_queryset()
         wanted = self.request.query_params.get("status")
         return incidents.filter(status=wanted) if wanted else incidents
@@ -78,7 +80,7 @@ class IncidentListApi(generics.ListAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         impacts = {row["component"].pk: row["impact"] for row in data.pop("components")}
-        incident = incident_declare(actor=request.user, component_impacts=impacts, **data)
+        incident = incident_declare(actor=request_user(request), component_impacts=impacts, **data)
         return Response(IncidentSerializer(_incident(incident.pk)).data, status=status.HTTP_201_CREATED)
 
 
@@ -91,14 +93,14 @@ class IncidentDetailApi(APIView):
         return Response(IncidentSerializer(_incident(incident_id)).data)
 
 
-class IncidentUpdatesApi(generics.ListAPIView):
+class IncidentUpdatesApi(generics.ListAPIView[IncidentUpdate]):
     """The whole timeline (staff see internal entries too), or post an update."""
 
     permission_classes = [RequiredPermissions]
     required_permissions = {"GET": VIEW, "POST": MANAGE}
     serializer_class = IncidentUpdateSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[IncidentUpdate]:
         return _incident(self.kwargs["incident_id"]).updates.select_related("author").order_by("-created_at", "-id")
 
     @extend_schema(request=IncidentUpdateCreateSerializer, responses={201: IncidentUpdateSerializer})
@@ -106,7 +108,7 @@ class IncidentUpdatesApi(generics.ListAPIView):
         serializer = IncidentUpdateCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         update = incident_post_update(
-            incident_id=_incident(incident_id).pk, actor=request.user, **serializer.validated_data
+            incident_id=_incident(incident_id).pk, actor=request_user(request), **serializer.validated_data
         )
         return Response(IncidentUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
 
@@ -128,17 +130,17 @@ class IncidentTransitionApi(APIView):
         serializer = TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         incident = incident_transition(
-            incident_id=_incident(incident_id).pk, actor=request.user, **serializer.validated_data
+            incident_id=_incident(incident_id).pk, actor=request_user(request), **serializer.validated_data
         )
         return Response(IncidentSerializer(_incident(incident.pk)).data)
 
 
-class AffectedOrderListApi(generics.ListAPIView):
+class AffectedOrderListApi(generics.ListAPIView[AffectedOrder]):
     permission_classes = [RequiredPermissions]
     required_permissions = {"GET": ["incidents.view_incident", "incidents.view_affectedorder"]}
     serializer_class = AffectedOrderSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[AffectedOrder]:
         incident = _incident(self.kwargs["incident_id"])
         return AffectedOrder.objects.filter(incident=incident).select_related("order", "linked_by").order_by("id")
 
@@ -167,7 +169,7 @@ class LinkByCriteriaApi(APIView):
             "criteria": criteria,
             "reason": data["reason"],
             "estimate": _estimate(data),
-            "actor": request.user,
+            "actor": request_user(request),
         }
         if preview.matching > linking.SYNCHRONOUS_LINK_LIMIT:
             job = linking.link_job_start(**options)
@@ -201,14 +203,14 @@ class LinkByTrackingNumbersApi(APIView):
             tracking_numbers=[number.strip().upper() for number in data["tracking_numbers"]],
             reason=data["reason"],
             estimate=_estimate(data),
-            actor=request.user,
+            actor=request_user(request),
         )
         return Response(
             ListReportSerializer(report).data, status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST
         )
 
 
-class LinkJobApi(generics.RetrieveAPIView):
+class LinkJobApi(generics.RetrieveAPIView[LinkJob]):
     permission_classes = [RequiredPermissions]
     required_permissions = {"GET": VIEW}
     serializer_class = LinkJobSerializer
@@ -216,14 +218,14 @@ class LinkJobApi(generics.RetrieveAPIView):
     lookup_url_kwarg = "job_id"
 
 
-class ComponentListApi(generics.ListAPIView):
+class ComponentListApi(generics.ListAPIView[ServiceComponent]):
     permission_classes = [RequiredPermissions]
     required_permissions = {"GET": ["components.view_servicecomponent"]}
     serializer_class = ServiceComponentSerializer
     queryset = ServiceComponent.objects.select_related("group").order_by("group__position", "position", "id")
 
 
-class MaintenanceListApi(generics.ListAPIView):
+class MaintenanceListApi(generics.ListAPIView[Maintenance]):
     permission_classes = [RequiredPermissions]
     required_permissions = {"GET": ["components.view_maintenance"]}
     serializer_class = MaintenanceSerializer

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -10,6 +11,9 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from components.models import Bilingual, ComponentStatus, ServiceComponent
 from orders.models import Order
+
+if TYPE_CHECKING:
+    from django_fsm import UserWithPermissions
 
 # A target is at least a minute and at most a year: a negative one is due before the
 # incident is reported, and one of millions of days overflows the date it falls due.
@@ -81,29 +85,31 @@ DECLARE_PERMISSION = "incidents.add_incident"
 LINK_PERMISSION = "incidents.link_orders"
 
 
-def can_manage(instance: Incident, user: object) -> bool:
+# django-fsm calls these with the model whose transition it checks; it types them for any model.
+def can_manage(instance: models.Model, user: UserWithPermissions) -> bool:
     """Staff who command incidents; a client system only the internal incident it opened itself
     (monitoring resolving its own alert), which reaches no customer and no public page."""
     if not user:
         return False
-    if user.has_perm(MANAGE_PERMISSION):  # type: ignore[attr-defined]
+    if user.has_perm(MANAGE_PERMISSION):
         return True
     return (
-        instance.published_at is None
+        isinstance(instance, Incident)
+        and instance.published_at is None
         and instance.created_by_id == getattr(user, "pk", None)
-        and user.has_perm(DECLARE_PERMISSION)  # type: ignore[attr-defined]
+        and user.has_perm(DECLARE_PERMISSION)
     )
 
 
-def can_close(instance: Incident, user: object) -> bool:
-    return bool(user and user.has_perm(CLOSE_PERMISSION))  # type: ignore[attr-defined]
+def can_close(instance: models.Model, user: UserWithPermissions) -> bool:
+    return bool(user and user.has_perm(CLOSE_PERMISSION))
 
 
-def has_review(instance: Incident) -> bool:
+def has_review(instance: models.Model) -> bool:
     return all(getattr(instance, field).strip() for field in ("root_cause", "measures_taken", "improvements"))
 
 
-class IncidentQuerySet(models.QuerySet):
+class IncidentQuerySet(models.QuerySet["Incident"]):
     def published(self) -> IncidentQuerySet:
         """What the public may see: internal incidents are left out."""
         return self.filter(published_at__isnull=False)
