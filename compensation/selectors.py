@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from compensation.models import Coupon, CouponStatus
 
+if TYPE_CHECKING:
+    from incidents.models import Incident
 
-def incident_compensation_cost(*, incident: Any) -> dict[str, Any]:
+
+def incident_compensation_cost(*, incident: Incident) -> dict[str, int | Decimal]:
     """What the incident's coupons cost: issued (all) and redeemed, in CNY."""
     figures = Coupon.objects.filter(incident=incident).aggregate(
         issued_count=Count("id"),
@@ -19,7 +22,9 @@ def incident_compensation_cost(*, incident: Any) -> dict[str, Any]:
     return {key: value if value is not None else Decimal("0") for key, value in figures.items()}
 
 
-def coupons_for_customer_view(*, customer_id: int, order_id: int | None = None, complaint_id: int | None = None) -> Any:
+def coupons_for_customer_view(
+    *, customer_id: int, order_id: int | None = None, complaint_id: int | None = None
+) -> QuerySet[Coupon]:
     """Coupons to show a customer who proved who they are (phone digits or a private link):
     the parcel's incident coupon and the complaint's goodwill coupon."""
     wanted = Q()
