@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
+from typing_extensions import TypeVar
 
 from components.models import Bilingual, ComponentStatus, ServiceComponent
 from orders.models import Order
@@ -109,8 +110,13 @@ def has_review(instance: models.Model) -> bool:
     return all(getattr(instance, field).strip() for field in ("root_cause", "measures_taken", "improvements"))
 
 
-class IncidentQuerySet(models.QuerySet["Incident"]):
-    def published(self) -> IncidentQuerySet:
+# Generic in its rows, as Django's QuerySet is, so that annotations and
+# Prefetch(to_attr=...) stay typed through this queryset's methods.
+_RowT = TypeVar("_RowT", covariant=True, default="Incident")
+
+
+class IncidentQuerySet(models.QuerySet["Incident", _RowT]):
+    def published(self) -> Self:
         """What the public may see: internal incidents are left out."""
         return self.filter(published_at__isnull=False)
 
