@@ -45,7 +45,7 @@ FORMATS: dict[str, Callable[[Any], str]] = {
 }
 
 
-def cell(value: Any, kind: str) -> str:
+def cell(value: object, kind: str) -> str:
     if value is None:
         return DASH
     return FORMATS[kind](value)
