@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rest_framework import serializers
 
 from customers.models import Customer
 from customers.serializers import CustomerWriteSerializer
 from orders.models import Order, ParcelStatus, TrackingEvent, validate_merchant_code, validate_tracking_number
-
-if TYPE_CHECKING:
-    from orders.services import IngestResult
+from orders.services import IngestResult
 
 
 class TrackingNumberField(serializers.CharField):
