@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -10,9 +12,10 @@ from compensation.codes import normalize_code
 from compensation.models import Coupon
 from compensation.services import coupon_redeem
 from core.api import RequiredPermissions
+from core.users import request_user
 
 
-class RedeemSerializer(serializers.Serializer):
+class RedeemSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(
         max_length=40, help_text="As the customer typed it; case, spaces and dashes do not matter."
     )
@@ -22,12 +25,13 @@ class RedeemSerializer(serializers.Serializer):
     def validate_code(self, code: str) -> str:
         # Longer than any code once normalised: no coupon has it, and the redemption
         # record (which keeps the normalised code) could not hold it.
-        if len(normalize_code(code)) > Coupon._meta.get_field("code").max_length:
+        longest = Coupon._meta.get_field("code").max_length
+        if longest is not None and len(normalize_code(code)) > longest:
             raise serializers.ValidationError("Not a coupon code: 16 letters and digits.")
         return code
 
 
-class RedeemAnswerSerializer(serializers.Serializer):
+class RedeemAnswerSerializer(serializers.Serializer[Any]):
     redeemed = serializers.BooleanField()
     code = serializers.CharField(required=False)
     value = serializers.CharField(required=False)
@@ -68,6 +72,6 @@ class CouponRedeemApi(APIView):
             customer_external_id=data["customer"],
             order_amount=data["order_amount"],
             idempotency_key=request.headers.get("Idempotency-Key", "")[:100],
-            client=request.user,
+            client=request_user(request),
         )
         return Response(answer.body, status=answer.status_code)

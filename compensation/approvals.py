@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Q, Sum
@@ -47,7 +47,7 @@ class CompensationError(DomainError):
     pass
 
 
-def _require(actor: AbstractBaseUser, permission: str, refusal: str) -> None:
+def _require(actor: User, permission: str, refusal: str) -> None:
     if not actor.has_perm(permission):
         raise PermissionDenied(refusal)
 
@@ -59,7 +59,7 @@ def _incident_approved_total(incident: Any) -> Decimal:
     return approved or Decimal("0")
 
 
-def compensation_request_incident(*, incident: Any, actor: AbstractBaseUser) -> CompensationRequest:
+def compensation_request_incident(*, incident: Any, actor: User) -> CompensationRequest:
     """Ask to issue the incident's rule coupons for the orders not paid or asked for yet.
 
     The orders and values are fixed now (the plan) and issuing pays exactly them.
@@ -107,9 +107,7 @@ def goodwill_totals(*, complaint: Any, now: Any = None) -> GoodwillTotals:
     return GoodwillTotals(complaint=totals["complaint"] or Decimal("0"), customer=totals["customer"] or Decimal("0"))
 
 
-def compensation_goodwill(
-    *, complaint: Any, actor: AbstractBaseUser, value: Decimal, note: str = ""
-) -> CompensationRequest:
+def compensation_goodwill(*, complaint: Any, actor: User, value: Decimal, note: str = "") -> CompensationRequest:
     """A goodwill coupon from an open complaint.
 
     Issued at once within the agent's limit per coupon and the caps per complaint
@@ -142,7 +140,7 @@ def compensation_goodwill(
     return request
 
 
-def compensation_decide(*, request_id: int, actor: AbstractBaseUser, approve: bool) -> CompensationRequest:
+def compensation_decide(*, request_id: int, actor: User, approve: bool) -> CompensationRequest:
     """A supervisor approves or rejects a pending request; the decision is recorded."""
     _require(actor, APPROVE_PERMISSION, _("Only a supervisor may decide on compensation above the limits."))
     with transaction.atomic():
@@ -160,7 +158,7 @@ def compensation_decide(*, request_id: int, actor: AbstractBaseUser, approve: bo
     return request
 
 
-def _approve(request: CompensationRequest, actor: AbstractBaseUser) -> None:
+def _approve(request: CompensationRequest, actor: User) -> None:
     request.status, request.decided_by, request.decided_at = RequestStatus.APPROVED, actor, timezone.now()
     request.save(update_fields=["status", "decided_by", "decided_at"])
     if request.kind == RequestKind.GOODWILL:
@@ -173,7 +171,7 @@ def _queue_issue(request_id: int) -> None:
     enqueue_on_commit("compensation.tasks.issue_compensation", request_id)
 
 
-def compensation_request_resume(*, request_id: int, actor: AbstractBaseUser) -> bool:
+def compensation_request_resume(*, request_id: int, actor: User) -> bool:
     """Issue again a request that failed or whose worker died while issuing; returns
     whether it was queued. Only what is still missing is issued."""
     _require(actor, COMPENSATE_PERMISSION, _("You may not issue an incident's compensation."))
@@ -228,14 +226,14 @@ def compensation_request_issue(*, request_id: int) -> int:
         staff_alert(
             users=[user for user in (request.requested_by, request.decided_by) if user is not None],
             event_key=EventKey.staff("compensation-issued", str(request.pk)),
-            subject=f"[{request.incident.reference}] 补偿已发放 / compensation issued: {issued}",
+            subject=f"[{request.rules_incident.reference}] 补偿已发放 / compensation issued: {issued}",
             body=(
-                f"{request.incident.reference} {request.incident.title_zh}\n"
+                f"{request.rules_incident.reference} {request.rules_incident.title_zh}\n"
                 f"Coupons issued: {issued}\n"
                 f"{settings.PUBLIC_BASE_URL}/admin/incidents/incident/{request.incident_id}/change/\n"
             ),
             roles=[INCIDENT_MANAGER],
-            category_id=request.incident.category_id,
+            category_id=request.rules_incident.category_id,
         )
     logger.info("compensation issued", extra={"request": request.pk, "coupons": issued})
     return issued
@@ -244,13 +242,13 @@ def compensation_request_issue(*, request_id: int) -> int:
 def _goodwill_coupon(request: CompensationRequest) -> Coupon:
     now = timezone.now()
     return Coupon.objects.create(
-        customer=request.complaint.customer,
+        customer=request.goodwill_complaint.customer,
         value=request.cost,
         valid_from=now,
         valid_until=now + timedelta(days=settings.GOODWILL_VALID_DAYS),
         source=CouponSource.COMPLAINT,
-        reason=request.note or request.complaint.reference,
+        reason=request.note or request.goodwill_complaint.reference,
         issued_by=request.decided_by,
-        complaint=request.complaint,
-        order=request.complaint.order,
+        complaint=request.goodwill_complaint,
+        order=request.goodwill_complaint.order,
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -10,6 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from compensation.codes import new_code
 from customers.models import Customer
 from orders.models import Order
+
+if TYPE_CHECKING:
+    from complaints.models import Complaint
+    from incidents.models import Incident
 
 
 class CouponStatus(models.TextChoices):
@@ -252,6 +257,20 @@ class CompensationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ¥{self.cost}"
+
+    @property
+    def rules_incident(self) -> Incident:
+        """The incident an incident-rules request pays for (every such request has one)."""
+        if self.incident is None:
+            raise ValueError(f"compensation request {self.pk} has no incident")
+        return self.incident
+
+    @property
+    def goodwill_complaint(self) -> Complaint:
+        """The complaint a goodwill request answers (every such request has one)."""
+        if self.complaint is None:
+            raise ValueError(f"compensation request {self.pk} has no complaint")
+        return self.complaint
 
 
 class PlannedCoupon(models.Model):

@@ -41,7 +41,7 @@ def compensation_plan(*, request: CompensationRequest) -> tuple[int, Decimal]:
     Call it holding the incident's lock, so two requests never plan the same order.
     """
     rows = (
-        orders_still_to_pay(incident=request.incident)
+        orders_still_to_pay(incident=request.rules_incident)
         .annotate(
             plan_request=Value(request.pk, output_field=IntegerField()),
             rule_minimum_spend=best_rule("minimum_spend"),
@@ -70,7 +70,7 @@ def compensation_issue(*, request: CompensationRequest, on_batch: Callable[[int]
     index, and inserts that skip conflicts — so a re-run, or two runs at once, issue
     only what is missing.
     """
-    incident = request.incident
+    incident = request.rules_incident
     mine = Coupon.objects.filter(incident=incident, source=CouponSource.INCIDENT_RULE)
     rows = (
         PlannedCoupon.objects.filter(request=request)

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, DurationField, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Sum
+from django_stubs_ext import WithAnnotations
 
 from compensation.models import (
     LIVE_REQUEST_STATUSES,
@@ -16,8 +17,11 @@ from compensation.models import (
 )
 from incidents.models import AffectedOrder
 
+if TYPE_CHECKING:
+    from incidents.models import Incident
 
-def incident_compensation_cost(*, incident: Any) -> dict[str, Any]:
+
+def incident_compensation_cost(*, incident: Incident) -> dict[str, int | Decimal]:
     """What the incident's coupons cost: issued (all) and redeemed, in CNY."""
     figures = Coupon.objects.filter(incident=incident).aggregate(
         issued_count=Count("id"),
@@ -28,7 +32,9 @@ def incident_compensation_cost(*, incident: Any) -> dict[str, Any]:
     return {key: value if value is not None else Decimal("0") for key, value in figures.items()}
 
 
-def coupons_for_customer_view(*, customer_id: int, order_id: int | None = None, complaint_id: int | None = None) -> Any:
+def coupons_for_customer_view(
+    *, customer_id: int, order_id: int | None = None, complaint_id: int | None = None
+) -> QuerySet[Coupon]:
     """Coupons to show a customer who proved who they are (phone digits or a private link):
     the parcel's incident coupon and the complaint's goodwill coupon."""
     wanted = Q()
@@ -51,7 +57,14 @@ def best_rule(field: str) -> Subquery:
     return Subquery(rules.order_by("-value", "id").values(field)[:1])
 
 
-def eligible_orders(*, incident: Any) -> QuerySet:
+class EarnedRule(TypedDict):
+    """What ``eligible_orders`` adds to each affected order."""
+
+    rule_id: int
+    rule_value: Decimal
+
+
+def eligible_orders(*, incident: Incident) -> QuerySet[WithAnnotations[AffectedOrder, EarnedRule]]:
     """The incident's affected orders with the rule each earns (``rule_id``), the rest left out."""
     return (
         AffectedOrder.objects.filter(incident=incident)
@@ -60,7 +73,7 @@ def eligible_orders(*, incident: Any) -> QuerySet:
     )
 
 
-def orders_still_to_pay(*, incident: Any) -> QuerySet:
+def orders_still_to_pay(*, incident: Incident) -> QuerySet[WithAnnotations[AffectedOrder, EarnedRule]]:
     """Eligible orders without their coupon and outside every live request's plan."""
     already = Coupon.objects.filter(incident=incident, source=CouponSource.INCIDENT_RULE).values("order_id")
     planned = PlannedCoupon.objects.filter(
@@ -76,7 +89,7 @@ class RulePreview:
     cost: Decimal
 
 
-def compensation_preview(*, incident: Any) -> tuple[list[RulePreview], int, Decimal]:
+def compensation_preview(*, incident: Incident) -> tuple[list[RulePreview], int, Decimal]:
     """How many orders each rule would pay and the cost, before anything is asked for;
     orders that have their coupon, or are in a request not yet done, are not counted again."""
     rows = (

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,7 +46,7 @@ def _refusal(coupon: Coupon | None, *, customer_external_id: str, order_amount: 
         return RedeemAnswer(
             404, {"redeemed": False, "error": "unknown_code", "detail": _("No such coupon for this customer.")}
         )
-    reasons = {
+    reasons: dict[str, tuple[str, str]] = {
         CouponStatus.REDEEMED: ("already_redeemed", _("This coupon was already redeemed.")),
         CouponStatus.EXPIRED: ("expired", _("This coupon has expired.")),
         CouponStatus.REVOKED: ("revoked", _("This coupon was revoked.")),
@@ -95,7 +95,7 @@ def coupon_redeem(
     customer_external_id: str,
     order_amount: Decimal,
     idempotency_key: str = "",
-    client: AbstractBaseUser | None = None,
+    client: User | None = None,
     now: datetime | None = None,
 ) -> RedeemAnswer:
     """Redeem a coupon for a customer's order, at most once.
@@ -122,14 +122,14 @@ def coupon_redeem(
         with transaction.atomic():
             changed = Coupon.objects.filter(
                 code=code,
-                customer_id=customer_id,
+                customer_id=customer_id,  # type: ignore[misc]  # None (no such customer) matches no coupon
                 status=CouponStatus.ISSUED,
                 valid_from__lte=now,
                 valid_until__gt=now,
                 minimum_spend__lte=order_amount,
             ).update(status=CouponStatus.REDEEMED, redeemed_at=now, redeemed_order_amount=order_amount)
             coupon = Coupon.objects.select_related("customer").filter(code=code).first()
-            if changed:
+            if changed and coupon is not None:  # changed: the row is there
                 answer = RedeemAnswer(
                     200, {"redeemed": True, "code": code, "value": str(coupon.value), "redeemed_at": now.isoformat()}
                 )
@@ -211,7 +211,10 @@ def _coupons_tell_merchants(coupons: list[Coupon]) -> int:
     for coupon in sorted(coupons, key=lambda coupon: coupon.pk):
         if coupon.order_id in merchant_of:
             by_merchant.setdefault(merchant_of[coupon.order_id], []).append(coupon)
-    tracking_numbers = dict(Order.objects.filter(pk__in=merchant_of).values_list("pk", "tracking_number"))
+    # Keyed like Coupon.order_id (nullable), though only coupons with an order got this far.
+    tracking_numbers: dict[int | None, str] = dict(
+        Order.objects.filter(pk__in=merchant_of).values_list("pk", "tracking_number")
+    )
     written = 0
     size = settings.WEBHOOK_BATCH_ORDERS
     for merchant_id, merchant_coupons in by_merchant.items():

@@ -7,7 +7,7 @@ from complaints.models import CannedResponse
 
 
 @admin.register(CannedResponse)
-class CannedResponseAdmin(admin.ModelAdmin):
+class CannedResponseAdmin(admin.ModelAdmin[CannedResponse]):
     list_display = ["title", "language", "position"]
     list_filter = ["language"]
     list_editable = ["position"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -26,6 +27,7 @@ from complaints.services import (
     complaint_resolve,
 )
 from core.api import RequiredPermissions
+from core.users import request_user
 from customers.models import Customer
 from orders.models import Order
 
@@ -40,14 +42,14 @@ def _complaint(reference: str) -> Complaint:
     )
 
 
-class ComplaintListApi(generics.ListAPIView):
+class ComplaintListApi(generics.ListAPIView[Complaint]):
     """The queue (next deadline first), or file a complaint taken on the phone or by another system."""
 
     permission_classes = [RequiredPermissions]
     required_permissions = {"GET": VIEW, "POST": ["complaints.add_complaint"]}
     serializer_class = ComplaintSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Complaint]:
         from django.db.models import F
 
         complaints = Complaint.objects.select_related("customer", "order", "assignee").prefetch_related(
@@ -79,7 +81,7 @@ class ComplaintListApi(generics.ListAPIView):
             reason=data["reason"],
             description=data["description"],
             channel=data["channel"],
-            actor=request.user,
+            actor=request_user(request),
         )
         return Response(ComplaintSerializer(_complaint(complaint.reference)).data, status=status.HTTP_201_CREATED)
 
@@ -104,7 +106,7 @@ class ComplaintMessageApi(APIView):
         serializer = ComplaintMessageCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         message = complaint_reply(
-            complaint_id=_complaint(reference).pk, actor=request.user, **serializer.validated_data
+            complaint_id=_complaint(reference).pk, actor=request_user(request), **serializer.validated_data
         )
         return Response(ComplaintMessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
@@ -118,7 +120,9 @@ class ComplaintAssignApi(APIView):
         serializer = ComplaintAssignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         complaint = complaint_assign(
-            complaint_id=_complaint(reference).pk, assignee=serializer.validated_data["assignee"], actor=request.user
+            complaint_id=_complaint(reference).pk,
+            assignee=serializer.validated_data["assignee"],
+            actor=request_user(request),
         )
         return Response(ComplaintSerializer(_complaint(complaint.reference)).data)
 
@@ -132,5 +136,5 @@ class ComplaintTransitionApi(APIView):
         serializer = ComplaintTransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         move = complaint_resolve if serializer.validated_data["action"] == "resolve" else complaint_close
-        complaint = move(complaint_id=_complaint(reference).pk, actor=request.user)
+        complaint = move(complaint_id=_complaint(reference).pk, actor=request_user(request))
         return Response(ComplaintSerializer(_complaint(complaint.reference)).data)

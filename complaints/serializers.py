@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from rest_framework import serializers
 
 from complaints.models import Complaint, ComplaintChannel, ComplaintMessage, Reason
 from core.api import TextSlugRelatedField
+from customers.models import Customer
+from orders.models import Order
 
 
-class ComplaintMessageSerializer(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+class ComplaintMessageSerializer(serializers.ModelSerializer[ComplaintMessage]):
+    author: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = ComplaintMessage
@@ -16,10 +21,14 @@ class ComplaintMessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ComplaintSerializer(serializers.ModelSerializer):
-    customer = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
-    order = serializers.SlugRelatedField(slug_field="tracking_number", read_only=True)
-    assignee = TextSlugRelatedField(slug_field="username", read_only=True)
+class ComplaintSerializer(serializers.ModelSerializer[Complaint]):
+    customer: serializers.SlugRelatedField[Customer] = serializers.SlugRelatedField(
+        slug_field="external_id", read_only=True
+    )
+    order: serializers.SlugRelatedField[Order] = serializers.SlugRelatedField(
+        slug_field="tracking_number", read_only=True
+    )
+    assignee: TextSlugRelatedField[User] = TextSlugRelatedField(slug_field="username", read_only=True)
     messages = ComplaintMessageSerializer(many=True, read_only=True)
 
     class Meta:
@@ -42,7 +51,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ComplaintFileSerializer(serializers.Serializer):
+class ComplaintFileSerializer(serializers.Serializer[Any]):
     tracking_number = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="The parcel; its customer files the complaint."
     )
@@ -57,16 +66,16 @@ class ComplaintFileSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=ComplaintChannel.choices, default=ComplaintChannel.PHONE)
 
 
-class ComplaintMessageCreateSerializer(serializers.Serializer):
+class ComplaintMessageCreateSerializer(serializers.Serializer[Any]):
     body = serializers.CharField(max_length=4000)
     internal = serializers.BooleanField(default=False, help_text="An internal note: not sent, does not stop the clock.")
 
 
-class ComplaintAssignSerializer(serializers.Serializer):
+class ComplaintAssignSerializer(serializers.Serializer[Any]):
     assignee = TextSlugRelatedField(
         slug_field="username", queryset=get_user_model().objects.filter(is_staff=True, is_active=True)
     )
 
 
-class ComplaintTransitionSerializer(serializers.Serializer):
+class ComplaintTransitionSerializer(serializers.Serializer[Any]):
     action = serializers.ChoiceField(choices=["resolve", "close"])

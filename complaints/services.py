@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -79,7 +79,7 @@ def complaint_file(
     description: str,
     channel: str,
     order: Order | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     now: datetime | None = None,
 ) -> Complaint:
     """File a complaint and start its reply clock. The incident is set from the order
@@ -139,7 +139,7 @@ def _tell_customer(complaint: Complaint, *, event_type: str, event_key: str, rep
     )
 
 
-def _require_complaint_staff(actor: AbstractBaseUser, refusal: str) -> None:
+def _require_complaint_staff(actor: User, refusal: str) -> None:
     if not actor.has_perm("complaints.change_complaint"):
         raise PermissionDenied(refusal)
 
@@ -148,7 +148,7 @@ def _locked(complaint_id: int) -> Complaint:
     return Complaint.objects.select_for_update().get(pk=complaint_id)
 
 
-def complaint_assign(*, complaint_id: int, assignee: AbstractBaseUser, actor: AbstractBaseUser) -> Complaint:
+def complaint_assign(*, complaint_id: int, assignee: User, actor: User) -> Complaint:
     _require_complaint_staff(actor, _("You may not assign complaints."))
     with transaction.atomic():
         complaint = _locked(complaint_id)
@@ -162,7 +162,7 @@ def complaint_assign(*, complaint_id: int, assignee: AbstractBaseUser, actor: Ab
 
 
 def complaint_reply(
-    *, complaint_id: int, actor: AbstractBaseUser, body: str, internal: bool = False, now: datetime | None = None
+    *, complaint_id: int, actor: User, body: str, internal: bool = False, now: datetime | None = None
 ) -> ComplaintMessage:
     """A public reply (sent to the customer, stops the clock) or an internal note (neither)."""
     _require_complaint_staff(actor, _("You may not answer complaints."))
@@ -214,7 +214,7 @@ def complaint_customer_message(*, complaint_id: int, body: str, now: datetime | 
     return message
 
 
-def complaint_resolve(*, complaint_id: int, actor: AbstractBaseUser) -> Complaint:
+def complaint_resolve(*, complaint_id: int, actor: User) -> Complaint:
     _require_complaint_staff(actor, _("You may not resolve complaints."))
     with transaction.atomic():
         complaint = _locked(complaint_id)
@@ -270,7 +270,11 @@ def complaint_replies_delivery_check(*, now: datetime | None = None) -> int:
     )
     if not unchecked:
         return 0
-    keys = {EventKey.complaint_reply(deadline.reply_id): deadline for deadline in unchecked}
+    keys = {
+        EventKey.complaint_reply(deadline.reply_id): deadline
+        for deadline in unchecked
+        if deadline.reply_id is not None  # all of them: the query asked for a reply
+    }
     statuses: dict[str, set[str]] = {}
     for event_key, status in Notification.objects.filter(event_key__in=list(keys)).values_list("event_key", "status"):
         statuses.setdefault(event_key, set()).add(status)
@@ -364,7 +368,7 @@ def _escalation_publish(deadline: ReplyDeadline, *, why: str) -> None:
                 "reason": complaint.reason,
                 "status": complaint.status,
                 "incident_id": complaint.incident_id,
-                "assignee": complaint.assignee.get_username() if complaint.assignee_id else None,
+                "assignee": complaint.assignee.get_username() if complaint.assignee is not None else None,
             },
             "due_at": deadline.due_at,
             "why": why,
@@ -398,7 +402,7 @@ def _tell(
     )
 
 
-def complaint_close(*, complaint_id: int, actor: AbstractBaseUser) -> Complaint:
+def complaint_close(*, complaint_id: int, actor: User) -> Complaint:
     """Close a resolved complaint; after this the customer files a new one."""
     _require_complaint_staff(actor, _("You may not close complaints."))
     with transaction.atomic():

@@ -1,5 +1,12 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from components.models import Maintenance
 
 
 class ComponentsConfig(AppConfig):
@@ -14,8 +21,8 @@ class ComponentsConfig(AppConfig):
         post_save.connect(_maintenance_saved, sender=Maintenance, dispatch_uid="components.maintenance_announce")
 
 
-def _maintenance_saved(*, instance: object, **_: object) -> None:
+def _maintenance_saved(*, instance: Maintenance, **_: object) -> None:
     """Whoever changed it (a service, the beat, the admin), its subscribers hear once it commits."""
     from components.messaging import maintenance_announce_on_commit
 
-    maintenance_announce_on_commit(maintenance_id=instance.pk)  # type: ignore[attr-defined]
+    maintenance_announce_on_commit(maintenance_id=instance.pk)

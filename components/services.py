@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -102,7 +103,7 @@ def component_monitoring_status_set(*, component_id: int, status: str, reason: s
         return bool(component_statuses_recompute(component_ids=[component_id], reason=reason))
 
 
-def maintenances_advance(*, now=None) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def maintenances_advance(*, now: datetime | None = None) -> dict[str, int]:
     """Beat job: start windows that began, move finished ones to verifying.
 
     Rows are claimed with ``select_for_update(skip_locked=True)``, so two beat

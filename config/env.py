@@ -7,6 +7,7 @@ with a silently wrong default.
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -27,7 +28,7 @@ class Env:
     def str(self, name: str, default: str = "") -> str:
         return self.environ.get(name, default).strip()
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, default: bool = False) -> bool:
         if name not in self.environ:
             return default
         value = self.environ[name].strip().lower()
@@ -37,7 +38,7 @@ class Env:
             return False
         raise ImproperlyConfigured(f"{name} must be one of true/false/1/0/yes/no/on/off, got {self.environ[name]!r}")
 
-    def int(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    def int(self, name: builtins.str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
         raw = self.environ.get(name, "").strip()
         if not raw:
             return default
@@ -51,19 +52,19 @@ class Env:
             raise ImproperlyConfigured(f"{name} must be at most {maximum}, got {value}")
         return value
 
-    def list(self, name: str, default: list[str] | None = None) -> list[str]:
+    def list(self, name: builtins.str, default: list[builtins.str] | None = None) -> list[builtins.str]:
         raw = self.environ.get(name, "").strip()
         if not raw:
             return list(default or [])
         return [item.strip() for item in raw.split(",") if item.strip()]
 
-    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+    def choice(self, name: builtins.str, choices: tuple[builtins.str, ...], default: builtins.str) -> builtins.str:
         value = self.str(name, default) or default
         if value not in choices:
             raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}")
         return value
 
-    def url(self, name: str, schemes: tuple[str, ...], default: str = "") -> str:
+    def url(self, name: builtins.str, schemes: tuple[builtins.str, ...], default: builtins.str = "") -> builtins.str:
         raw = self.str(name, default)
         if not raw:
             return ""

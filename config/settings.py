@@ -12,16 +12,23 @@ from __future__ import annotations
 import ipaddress
 import os
 import sys
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.env import Env
 from config.jobs import BEAT_SCHEDULE
+
+# Lets classes the type checker sees as generic (ModelAdmin[Incident], ModelForm[Complaint])
+# be written that way at run time too.
+django_stubs_ext.monkeypatch()
 
 env = Env()
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -122,6 +129,7 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------
 DATABASE_URL = env.url("DATABASE_URL", ("postgres", "postgresql", "sqlite"))
+DATABASES: dict[str, Mapping[str, Any]]
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
@@ -348,7 +356,7 @@ elif EMAIL_PROVIDER == "log":
     EMAIL_BACKEND = "notifications.backends.LoggingEmailBackend"
 else:
     EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
-ANYMAIL = {
+ANYMAIL: dict[str, Any] = {
     name.removeprefix("ANYMAIL_"): value.strip()
     for name, value in os.environ.items()
     if name.startswith("ANYMAIL_") and value.strip()

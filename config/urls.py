@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -7,7 +7,7 @@ admin.site.site_header = _("Parcel incident desk")
 admin.site.site_title = _("Parcel incident desk")
 admin.site.index_title = _("Workspace")
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("customers.api_urls")),
     path("", include("orders.api_urls")),
     path("", include("incidents.api_urls")),

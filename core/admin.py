@@ -17,21 +17,22 @@ admin.site.login_form = ThrottledAdminLoginForm
 
 
 @admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(admin.ModelAdmin):
+class WorkerHeartbeatAdmin(admin.ModelAdmin[WorkerHeartbeat]):
     list_display = ["worker", "seen_at"]
     readonly_fields = ["worker", "seen_at"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
-class ApiTokenForm(forms.ModelForm):
+class ApiTokenForm(forms.ModelForm[ApiToken]):
     class Meta:
         model = ApiToken
         fields = ["name", "user", "expires_at"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         live = ApiToken.objects.filter(revoked_at__isnull=True)
         if data.get("name") and live.filter(name=data["name"]).exists():
             self.add_error("name", _("This client system has a live token; revoke it first."))
@@ -41,7 +42,7 @@ class ApiTokenForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     """Superusers issue and revoke the client systems' tokens; nobody edits one."""
 
     form = ApiTokenForm
@@ -55,7 +56,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         fixed = ["key", "created_at", "last_used_at", "revoked_at"]
         return [*fixed, "name", "user", "expires_at"] if obj else fixed
 
-    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: ApiTokenForm, change: bool) -> None:
         if change:
             return  # a token is never edited: revoke it and issue another
         token = api_token_issue(name=obj.name, user=obj.user, expires_at=obj.expires_at)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.db.models import Model
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
+from drf_spectacular.utils import Direction, OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -13,6 +14,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
 from core.errors import DomainError
+
+if TYPE_CHECKING:
+    from drf_spectacular.openapi import AutoSchema
+
+_ModelT = TypeVar("_ModelT", bound=Model)
 
 
 class RequiredPermissions(BasePermission):
@@ -40,7 +46,7 @@ def api_exception_handler(error: Exception, context: dict[str, Any]) -> Response
     return exception_handler(error, context)
 
 
-class RequestErrorSerializer(serializers.Serializer):
+class RequestErrorSerializer(serializers.Serializer[Any]):
     """Documents DRF's own 400 bodies: ``{"detail": "JSON parse error …"}`` for an
     unreadable body, or field errors such as ``{"orders": ["This field is required."]}``."""
 
@@ -48,7 +54,7 @@ class RequestErrorSerializer(serializers.Serializer):
 class RequestErrorSchema(OpenApiSerializerExtension):
     target_class = RequestErrorSerializer
 
-    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+    def map_serializer(self, auto_schema: AutoSchema, direction: Direction) -> dict[str, Any]:
         return {
             "oneOf": [
                 {
@@ -66,7 +72,9 @@ class RequestErrorSchema(OpenApiSerializerExtension):
         }
 
 
-def report_or_field_errors(*, component_name: str, report: type[serializers.Serializer], description: str) -> Any:
+def report_or_field_errors(
+    *, component_name: str, report: type[serializers.Serializer[Any]], description: str
+) -> OpenApiResponse:
     """A 400 that is either the endpoint's own report or DRF's request error (the
     body unreadable or its fields invalid), so both are in the schema clients read."""
     return OpenApiResponse(
@@ -83,7 +91,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
     target_class = "core.authentication.BearerApiTokenAuthentication"
     name = "bearerAuth"
 
-    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
         return {
             "type": "http",
             "scheme": "bearer",
@@ -91,11 +99,11 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
-class TextSlugRelatedField(serializers.SlugRelatedField):
+class TextSlugRelatedField(serializers.SlugRelatedField[_ModelT]):
     """A slug lookup that answers "does not exist" for text PostgreSQL cannot hold
     (a NUL character), instead of failing the query with a server error."""
 
-    def to_internal_value(self, data: Any) -> Any:
+    def to_internal_value(self, data: object) -> _ModelT:
         if isinstance(data, str) and "\x00" in data:
             self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", "\\x00"))
         return super().to_internal_value(data)

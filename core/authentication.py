@@ -6,17 +6,22 @@ so this must not import anything that imports ``rest_framework.views``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from core.models import ApiToken
 
 
 class ApiTokenAuthentication(TokenAuthentication):
     """``Authorization: Token <key>`` against ``core.ApiToken``: refused once revoked or
     expired, and its last use recorded."""
 
-    def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
+    def authenticate_credentials(self, key: str) -> tuple[User, ApiToken]:
         from core.models import ApiToken
         from core.services import api_token_use_record
 

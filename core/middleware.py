@@ -6,12 +6,11 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from django.conf import settings
 from django.core.signals import request_finished
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 
 from core.database import database_unreachable
 from core.logging import request_id_var
@@ -28,7 +27,7 @@ def request_id_assign(request: HttpRequest) -> str:
     # META, not request.headers: building the headers mapping costs more than the rest of this.
     incoming = request.META.get("HTTP_X_REQUEST_ID", "")
     request_id = incoming if _ACCEPTABLE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-    request.request_id = request_id  # type: ignore[attr-defined]
+    request.request_id = request_id  # type: ignore[attr-defined]  # our own attribute on Django's request
     # Cleared on request_finished, not here: Django logs 4xx/5xx responses
     # (django.request) after the middleware chain has returned.
     request_id_var.set(request_id)
@@ -116,7 +115,7 @@ class RejectNulCharactersMiddleware:
         return self.get_response(request)
 
 
-def _has_nul(data: Any) -> bool:
+def _has_nul(data: QueryDict) -> bool:
     return any("\x00" in key or any("\x00" in value for value in values) for key, values in data.lists())
 
 

@@ -29,7 +29,7 @@ def new_token_key() -> str:
     return secrets.token_hex(20)
 
 
-class ApiTokenQuerySet(models.QuerySet):
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def usable(self, *, now: datetime | None = None) -> ApiTokenQuerySet:
         now = now or timezone.now()
         return self.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))

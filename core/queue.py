@@ -9,7 +9,6 @@ backed by a row that a sweeper finds and queues again.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from celery import current_app
 from django.db import transaction
@@ -17,7 +16,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 
-def enqueue(task_name: str, *args: Any, countdown: float | None = None) -> bool:
+def enqueue(task_name: str, *args: object, countdown: float | None = None) -> bool:
     """Queue ``task_name`` now; ``False`` (logged) when the broker cannot be reached."""
     try:
         current_app.send_task(task_name, args=list(args), countdown=countdown, retry=False)
@@ -29,6 +28,6 @@ def enqueue(task_name: str, *args: Any, countdown: float | None = None) -> bool:
     return True
 
 
-def enqueue_on_commit(task_name: str, *args: Any, countdown: float | None = None) -> None:
+def enqueue_on_commit(task_name: str, *args: object, countdown: float | None = None) -> None:
     """Queue ``task_name`` once the caller's transaction commits (never for a rolled-back one)."""
     transaction.on_commit(lambda: enqueue(task_name, *args, countdown=countdown))

@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 def client_ip(request: HttpRequest) -> str:
     # Behind nginx, TrustedProxyMiddleware has put the client's address here (from
     # X-Real-IP, only when nginx sent it); trusting any header here would let anyone pick an IP.
-    return request.META.get("REMOTE_ADDR", "unknown")
+    address: str = request.META.get("REMOTE_ADDR", "unknown")
+    return address
 
 
 def client_key(request: HttpRequest) -> str:
@@ -160,7 +161,7 @@ def login_throttled(*, ip: str, username: str) -> bool:
     desk during an outage."""
     per_user, per_ip, per_account = _login_keys(ip, username)
     try:
-        counts = cache.get_many([per_user, per_ip, per_account])
+        counts: dict[str, int] = cache.get_many([per_user, per_ip, per_account])
     except Exception as error:  # noqa: BLE001
         logger.warning("login throttle unavailable", extra={"error": type(error).__name__})
         return False

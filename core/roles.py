@@ -6,8 +6,6 @@ The groups are created and kept in step by data migrations that call
 
 from __future__ import annotations
 
-from typing import Any
-
 CUSTOMER_SERVICE_AGENT = "Customer service agent"
 INCIDENT_MANAGER = "Incident manager"
 SUPERVISOR = "Supervisor"
@@ -165,7 +163,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
-def role_groups_sync(**_: Any) -> None:
+def role_groups_sync(**_: object) -> None:
     """Create each role's group and set its permissions to exactly ``ROLE_PERMISSIONS``.
 
     A ``post_migrate`` receiver (``CoreConfig.ready``), as Django creates

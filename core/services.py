@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -43,7 +43,7 @@ def worker_heartbeat_note(*, worker: str) -> None:
 TOKEN_USE_RECORD_EVERY = timedelta(minutes=1)
 
 
-def api_token_issue(*, name: str, user: AbstractBaseUser, expires_at: datetime | None = None) -> ApiToken:
+def api_token_issue(*, name: str, user: User, expires_at: datetime | None = None) -> ApiToken:
     """A new live token for one client system. Refused while the client or the account
     still has a live one: revoke that first (the unique indexes are the guard)."""
     try:

@@ -12,7 +12,7 @@ from customers.phones import normalize_phone
 class PhoneField(serializers.CharField):
     """Accepts national or international input, stores E.164."""
 
-    def to_internal_value(self, data: Any) -> str:
+    def to_internal_value(self, data: str) -> str:
         raw = super().to_internal_value(data)
         try:
             return normalize_phone(raw)
@@ -20,7 +20,7 @@ class PhoneField(serializers.CharField):
             raise serializers.ValidationError(error.messages) from None
 
 
-class CustomerWriteSerializer(serializers.Serializer):
+class CustomerWriteSerializer(serializers.Serializer[Any]):
     external_id = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=100)
     phone = PhoneField(max_length=32)
@@ -29,7 +29,7 @@ class CustomerWriteSerializer(serializers.Serializer):
     language = serializers.ChoiceField(choices=Language.choices, default=Language.CHINESE)
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(serializers.ModelSerializer[Customer]):
     class Meta:
         model = Customer
         fields = [

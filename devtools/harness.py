@@ -13,7 +13,12 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from incidents.models import Incident
 
 ROOT = Path(__file__).resolve().parent.parent
 TWILIO_SID = "AC" + "0" * 32
@@ -24,7 +29,8 @@ TWILIO_FROM = "+15005550006"
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def wait_for_port(port: int, timeout: float = 30) -> None:
@@ -93,7 +99,8 @@ class StandIn:
 
     def stats(self) -> dict[str, float]:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.stats_port}/", timeout=5) as response:
-            return json.loads(response.read())
+            figures: dict[str, float] = json.loads(response.read())
+            return figures
 
     def reset(self) -> None:
         request = urllib.request.Request(f"http://127.0.0.1:{self.stats_port}/", method="POST")
@@ -189,7 +196,7 @@ def staff_user(*, role: str, username: str, email: str = "") -> Any:
     return get_user_model().objects.get(pk=user.pk)  # without the permission cache of the bare object
 
 
-def incident_for(actor: Any, *, category: str = "logistics") -> Any:
+def incident_for(actor: User, *, category: str = "logistics") -> Incident:
     """A public incident declared by ``actor``, telling no one."""
     from incidents.models import IncidentCategory
     from incidents.services import incident_declare

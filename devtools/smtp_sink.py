@@ -18,13 +18,16 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 
 class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # type: ignore[no-untyped-def]
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
         session.host_name = hostname
         with self.sink.lock:
             self.sink.connections += 1
@@ -32,7 +35,7 @@ class _Handler:
             await asyncio.sleep(self.sink.connect_delay)
         return responses
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.sink.message_delay:
             await asyncio.sleep(self.sink.message_delay)
         with self.sink.lock:
@@ -44,7 +47,7 @@ class _Handler:
             self.sink.first_accepted_at = self.sink.first_accepted_at or self.sink.last_accepted_at
             for recipient in envelope.rcpt_tos:
                 self.sink.recipients[recipient] += 1
-            if self.sink.keep_messages:
+            if self.sink.keep_messages and isinstance(envelope.content, bytes):  # not decoded: decode_data is off
                 self.sink.raw.append(envelope.content)
         return "250 OK"
 
@@ -82,7 +85,7 @@ class SmtpSink:
         """What was received, parsed (on first access: parsing costs more than receiving)."""
         with self.lock:
             for raw in self.raw[len(self._parsed) :]:
-                self._parsed.append(message_from_bytes(raw, policy=policy.default))  # type: ignore[arg-type]
+                self._parsed.append(message_from_bytes(raw, policy=policy.default))
             return list(self._parsed)
 
     def start(self) -> SmtpSink:
@@ -127,7 +130,8 @@ def _free_port(host: str) -> int:
 
     with socket.socket() as probe:
         probe.bind((host, 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def main() -> None:

@@ -20,14 +20,14 @@ from incidents.models import (
 
 
 @admin.register(IncidentCategory)
-class IncidentCategoryAdmin(admin.ModelAdmin):
+class IncidentCategoryAdmin(admin.ModelAdmin[IncidentCategory]):
     list_display = ["name_zh", "name_en", "code", "response_target", "recovery_target", "position"]
     list_editable = ["position"]
     readonly_fields = ["code"]
 
 
 @admin.register(IncidentUpdate)
-class IncidentUpdateAdmin(admin.ModelAdmin):
+class IncidentUpdateAdmin(admin.ModelAdmin[IncidentUpdate]):
     list_display = ["incident", "created_at", "kind", "visibility", "status", "author"]
     list_filter = ["visibility", "kind"]
     list_select_related = ["incident", "author"]
@@ -54,7 +54,7 @@ class IncidentUpdateAdmin(admin.ModelAdmin):
 
 
 @admin.register(AffectedOrder)
-class AffectedOrderAdmin(admin.ModelAdmin):
+class AffectedOrderAdmin(admin.ModelAdmin[AffectedOrder]):
     list_display = ["order", "incident", "reason", "original_promise", "new_estimate", "linked_at", "linked_by"]
     list_filter = ["reason", "incident"]
     list_select_related = ["order", "incident", "linked_by"]
@@ -71,7 +71,7 @@ class AffectedOrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(TargetAlert)
-class TargetAlertAdmin(admin.ModelAdmin):
+class TargetAlertAdmin(admin.ModelAdmin[TargetAlert]):
     list_display = ["incident", "target", "kind", "due_at", "created_at"]
     list_filter = ["target", "kind"]
     list_select_related = ["incident"]
@@ -82,7 +82,7 @@ class TargetAlertAdmin(admin.ModelAdmin):
 
 
 @admin.register(LinkJob)
-class LinkJobAdmin(admin.ModelAdmin):
+class LinkJobAdmin(admin.ModelAdmin[LinkJob]):
     list_display = [
         "incident",
         "state",

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -12,9 +13,10 @@ from rest_framework.views import APIView
 
 from components.models import Maintenance, ServiceComponent
 from core.api import RequiredPermissions, report_or_field_errors
+from core.users import request_user
 from incidents import linking
 from incidents.criteria import Estimate, LinkCriteria
-from incidents.models import AffectedOrder, Incident, LinkJob
+from incidents.models import AffectedOrder, Incident, IncidentUpdate, LinkJob
 from incidents.selectors import incident_link_preview
 from incidents.serializers import (
     AffectedOrderSerializer,
@@ -53,7 +55,7 @@ def _estimate(data: dict[str, Any]) -> Estimate:
     return Estimate(delay=timedelta(hours=delay) if delay is not None else None, fixed=data.get("new_estimate"))
 
 
-class IncidentListApi(generics.ListAPIView):
+class IncidentListApi(generics.ListAPIView[Incident]):
     """List incidents (newest first) or declare one.
 
     ``publish`` defaults to true for staff who command incidents; a client system's
@@ -69,7 +71,7 @@ class IncidentListApi(generics.ListAPIView):
         .order_by("-reported_at", "-id")
     )
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Incident]:
         incidents = super().get_queryset()
         wanted = self.request.query_params.get("status")
         return incidents.filter(status=wanted) if wanted else incidents
@@ -80,7 +82,7 @@ class IncidentListApi(generics.ListAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         impacts = {row["component"].pk: row["impact"] for row in data.pop("components")}
-        incident = incident_declare(actor=request.user, component_impacts=impacts, **data)
+        incident = incident_declare(actor=request_user(request), component_impacts=impacts, **data)
         return Response(IncidentSerializer(_incident(incident.pk)).data, status=status.HTTP_201_CREATED)
 
 
@@ -93,14 +95,14 @@ class IncidentDetailApi(APIView):
         return Response(IncidentSerializer(_incident(incident_id)).data)
 
 
-class IncidentUpdatesApi(generics.ListAPIView):
+class IncidentUpdatesApi(generics.ListAPIView[IncidentUpdate]):
     """The whole timeline (staff see internal entries too), or post an update."""
 
     permission_classes = [RequiredPermissions]
     required_permissions = {"GET": VIEW, "POST": MANAGE}
     serializer_class = IncidentUpdateSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[IncidentUpdate]:
         return _incident(self.kwargs["incident_id"]).updates.select_related("author").order_by("-created_at", "-id")
 
     @extend_schema(request=IncidentUpdateCreateSerializer, responses={201: IncidentUpdateSerializer})
@@ -108,7 +110,7 @@ class IncidentUpdatesApi(generics.ListAPIView):
         serializer = IncidentUpdateCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         update = incident_post_update(
-            incident_id=_incident(incident_id).pk, actor=request.user, **serializer.validated_data
+            incident_id=_incident(incident_id).pk, actor=request_user(request), **serializer.validated_data
         )
         return Response(IncidentUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
 
@@ -130,17 +132,17 @@ class IncidentTransitionApi(APIView):
         serializer = TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         incident = incident_transition(
-            incident_id=_incident(incident_id).pk, actor=request.user, **serializer.validated_data
+            incident_id=_incident(incident_id).pk, actor=request_user(request), **serializer.validated_data
         )
         return Response(IncidentSerializer(_incident(incident.pk)).data)
 
 
-class AffectedOrderListApi(generics.ListAPIView):
+class AffectedOrderListApi(generics.ListAPIView[AffectedOrder]):
     permission_classes = [RequiredPermissions]
     required_permissions = {"GET": ["incidents.view_incident", "incidents.view_affectedorder"]}
     serializer_class = AffectedOrderSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[AffectedOrder]:
         incident = _incident(self.kwargs["incident_id"])
         return AffectedOrder.objects.filter(incident=incident).select_related("order", "linked_by").order_by("id")
 
@@ -164,7 +166,11 @@ class LinkByCriteriaApi(APIView):
         if data["preview"]:
             return Response(LinkPreviewSerializer(incident_link_preview(incident=incident, criteria=criteria)).data)
         done = linking.incident_link_by_criteria(
-            incident=incident, criteria=criteria, reason=data["reason"], estimate=_estimate(data), actor=request.user
+            incident=incident,
+            criteria=criteria,
+            reason=data["reason"],
+            estimate=_estimate(data),
+            actor=request_user(request),
         )
         if done.job is not None:
             return Response(LinkJobSerializer(done.job).data, status=status.HTTP_202_ACCEPTED)
@@ -197,14 +203,14 @@ class LinkByTrackingNumbersApi(APIView):
             tracking_numbers=[number.strip().upper() for number in data["tracking_numbers"]],
             reason=data["reason"],
             estimate=_estimate(data),
-            actor=request.user,
+            actor=request_user(request),
         )
         return Response(
             ListReportSerializer(report).data, status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST
         )
 
 
-class LinkJobApi(generics.RetrieveAPIView):
+class LinkJobApi(generics.RetrieveAPIView[LinkJob]):
     permission_classes = [RequiredPermissions]
     required_permissions = {"GET": VIEW}
     serializer_class = LinkJobSerializer
@@ -212,14 +218,14 @@ class LinkJobApi(generics.RetrieveAPIView):
     lookup_url_kwarg = "job_id"
 
 
-class ComponentListApi(generics.ListAPIView):
+class ComponentListApi(generics.ListAPIView[ServiceComponent]):
     permission_classes = [RequiredPermissions]
     required_permissions = {"GET": ["components.view_servicecomponent"]}
     serializer_class = ServiceComponentSerializer
     queryset = ServiceComponent.objects.select_related("group").order_by("group__position", "position", "id")
 
 
-class MaintenanceListApi(generics.ListAPIView):
+class MaintenanceListApi(generics.ListAPIView[Maintenance]):
     permission_classes = [RequiredPermissions]
     required_permissions = {"GET": ["components.view_maintenance"]}
     serializer_class = MaintenanceSerializer

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, IntegerField, Max, QuerySet, Value
@@ -61,14 +61,14 @@ MAX_TRACKING_LIST = 50_000
 _TRACKING_NUMBER = re.compile(r"^[A-Z0-9]{8,32}$")
 
 
-def _check(actor: AbstractBaseUser, incident: Incident, permission: str = MANAGE_PERMISSION) -> None:
+def _check(actor: User, incident: Incident, permission: str = MANAGE_PERMISSION) -> None:
     if not actor.has_perm(permission):
         raise PermissionDenied(_("You may not change an incident's affected orders."))
     if not incident.is_open and incident.status != "resolved":
         raise IncidentError(_("The incident is closed; its affected orders are final."))
 
 
-def _check_share(actor: AbstractBaseUser, orders: QuerySet[Order]) -> None:
+def _check_share(actor: User, orders: QuerySet[Order]) -> None:
     """A client system links within limits: a criteria link matching more than
     ``INTEGRATION_LINK_MAX_PERCENT`` of all parcels needs a person (a wrong filter
     from a script would tie the whole network to one incident)."""
@@ -86,9 +86,7 @@ def _check_share(actor: AbstractBaseUser, orders: QuerySet[Order]) -> None:
         )
 
 
-def _link(
-    orders: QuerySet[Order], *, incident: Incident, reason: str, estimate: Estimate, actor: AbstractBaseUser | None
-) -> int:
+def _link(orders: QuerySet[Order], *, incident: Incident, reason: str, estimate: Estimate, actor: User | None) -> int:
     select = orders.annotate(
         link_incident=Value(incident.pk, output_field=IntegerField()),
         link_reason=Value(reason),
@@ -117,7 +115,7 @@ def incident_link_orders(
     criteria: LinkCriteria,
     reason: str = AffectedReason.DELAYED,
     estimate: Estimate = Estimate(),
-    actor: AbstractBaseUser,
+    actor: User,
     notify: bool = True,
 ) -> int:
     """Link every order matching ``criteria`` in one statement; returns how many were new.
@@ -134,7 +132,7 @@ def incident_link_orders(
     return linked
 
 
-def _record(incident: Incident, actor: AbstractBaseUser | None, linked: int, how_zh: str, how_en: str) -> None:
+def _record(incident: Incident, actor: User | None, linked: int, how_zh: str, how_en: str) -> None:
     _timeline(
         incident=incident,
         kind=UpdateKind.ORDERS,
@@ -225,7 +223,7 @@ def incident_link_tracking_numbers(
     tracking_numbers: list[str],
     reason: str = AffectedReason.DELAYED,
     estimate: Estimate = Estimate(),
-    actor: AbstractBaseUser,
+    actor: User,
     notify: bool = True,
 ) -> ListReport:
     """Check the list, then link it atomically — or, if any line is malformed or
@@ -248,9 +246,7 @@ def incident_link_tracking_numbers(
     return report
 
 
-def incident_unlink_orders(
-    *, incident: Incident, actor: AbstractBaseUser, tracking_numbers: list[str] | None = None
-) -> int:
+def incident_unlink_orders(*, incident: Incident, actor: User, tracking_numbers: list[str] | None = None) -> int:
     """Remove affected orders: the listed ones, or all of them. One ``DELETE``."""
     _check(actor, incident)
     links = AffectedOrder.objects.filter(incident=incident)
@@ -269,7 +265,7 @@ def incident_unlink_orders(
     return removed
 
 
-def incident_shift_estimates(*, incident: Incident, actor: AbstractBaseUser, delta: timedelta) -> int:
+def incident_shift_estimates(*, incident: Incident, actor: User, delta: timedelta) -> int:
     """Move every affected order's new estimate by ``delta`` (one ``UPDATE``); parcels
     without an estimate get their original promise plus ``delta``."""
     _check(actor, incident)
@@ -310,15 +306,16 @@ def incident_link_by_criteria(
     criteria: LinkCriteria,
     reason: str = AffectedReason.DELAYED,
     estimate: Estimate = Estimate(),
-    actor: AbstractBaseUser,
+    actor: User,
 ) -> CriteriaLink:
     """Link the orders matching ``criteria`` now, or, when more than
     ``SYNCHRONOUS_LINK_LIMIT`` match, in a background job (``link_job_start``)."""
     preview = incident_link_preview(incident=incident, criteria=criteria)
-    options = {"incident": incident, "criteria": criteria, "reason": reason, "estimate": estimate, "actor": actor}
     if preview.matching > SYNCHRONOUS_LINK_LIMIT:
-        return CriteriaLink(preview=preview, job=link_job_start(**options))
-    return CriteriaLink(preview=preview, linked=incident_link_orders(**options))
+        job = link_job_start(incident=incident, criteria=criteria, reason=reason, estimate=estimate, actor=actor)
+        return CriteriaLink(preview=preview, job=job)
+    linked = incident_link_orders(incident=incident, criteria=criteria, reason=reason, estimate=estimate, actor=actor)
+    return CriteriaLink(preview=preview, linked=linked)
 
 
 # --- large links as a job ---------------------------------------------------------------
@@ -330,7 +327,7 @@ def link_job_start(
     criteria: LinkCriteria,
     reason: str = AffectedReason.DELAYED,
     estimate: Estimate = Estimate(),
-    actor: AbstractBaseUser,
+    actor: User,
     notify: bool = True,
 ) -> LinkJob:
     """Record a link job and queue it after commit; the admin polls its progress."""

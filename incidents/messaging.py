@@ -22,7 +22,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.queue import enqueue, enqueue_on_commit
@@ -71,7 +71,7 @@ def _critical(incident: Incident) -> bool:
     return incident.severity == Severity.CRITICAL
 
 
-def _affected_customers(incident_id: int) -> Customer:
+def _affected_customers(incident_id: int) -> QuerySet[Customer]:
     return Customer.objects.filter(
         id__in=AffectedOrder.objects.filter(incident_id=incident_id).values("order__customer_id")
     )
@@ -215,7 +215,7 @@ def message_contexts(notifications: Sequence[Notification]) -> Mapping[int, Mapp
     update_ids = {notification.incident_update_id for notification in notifications if notification.incident_update_id}
     incidents = Incident.objects.in_bulk(incident_ids)
     updates = IncidentUpdate.objects.in_bulk(update_ids)
-    parcels: dict[tuple[int, int], list[tuple[str, datetime | None]]] = defaultdict(list)
+    parcels: dict[tuple[int, int | None], list[tuple[str, datetime | None]]] = defaultdict(list)
     by_incident: dict[int, list[int]] = defaultdict(list)
     for notification in notifications:
         if notification.incident_id and notification.customer_id:
@@ -352,6 +352,8 @@ def merchants_affected_announce(*, incident_id: int) -> int:
     written = 0
     data = _incident_data(incident)
     for merchant_id, endpoints in webhook_endpoints(event=WebhookEvent.ORDER_AFFECTED, merchants=True).items():
+        if merchant_id is None:  # only our own systems' endpoints are under None; merchants=True has none
+            continue
         while True:
             with transaction.atomic():
                 cursor, _created = MerchantAnnouncement.objects.select_for_update().get_or_create(
@@ -390,6 +392,8 @@ def merchants_estimates_announce(*, incident_id: int, update_id: int) -> int:
     written = 0
     data = _incident_data(incident)
     for merchant_id, endpoints in webhook_endpoints(event=WebhookEvent.ORDER_ESTIMATE_CHANGED, merchants=True).items():
+        if merchant_id is None:  # as above
+            continue
         parcels = (
             AffectedOrder.objects.filter(incident=incident, order__merchant_id=merchant_id)
             .order_by("pk")
@@ -409,7 +413,11 @@ def merchants_estimates_announce(*, incident_id: int, update_id: int) -> int:
 
 
 def _estimates_publish(
-    incident: Incident, update_id: int, data: dict[str, object], batch: list[dict[str, object]], endpoints: list
+    incident: Incident,
+    update_id: int,
+    data: dict[str, object],
+    batch: list[dict[str, object]],
+    endpoints: list[WebhookEndpoint],
 ) -> int:
     return webhook_publish(
         event=WebhookEvent.ORDER_ESTIMATE_CHANGED,

@@ -1,16 +1,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING, Self
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
+from typing_extensions import TypeVar
 
 from components.models import ComponentStatus, ServiceComponent
 from core.bilingual import Bilingual
 from orders.models import Order
+
+if TYPE_CHECKING:
+    from django_fsm import UserWithPermissions
 
 # A target is at least a minute and at most a year: a negative one is due before the
 # incident is reported, and one of millions of days overflows the date it falls due.
@@ -82,30 +87,37 @@ DECLARE_PERMISSION = "incidents.add_incident"
 LINK_PERMISSION = "incidents.link_orders"
 
 
-def can_manage(instance: Incident, user: object) -> bool:
+# django-fsm calls these with the model whose transition it checks; it types them for any model.
+def can_manage(instance: models.Model, user: UserWithPermissions) -> bool:
     """Staff who command incidents; a client system only the internal incident it opened itself
     (monitoring resolving its own alert), which reaches no customer and no public page."""
     if not user:
         return False
-    if user.has_perm(MANAGE_PERMISSION):  # type: ignore[attr-defined]
+    if user.has_perm(MANAGE_PERMISSION):
         return True
     return (
-        instance.published_at is None
+        isinstance(instance, Incident)
+        and instance.published_at is None
         and instance.created_by_id == getattr(user, "pk", None)
-        and user.has_perm(DECLARE_PERMISSION)  # type: ignore[attr-defined]
+        and user.has_perm(DECLARE_PERMISSION)
     )
 
 
-def can_close(instance: Incident, user: object) -> bool:
-    return bool(user and user.has_perm(CLOSE_PERMISSION))  # type: ignore[attr-defined]
+def can_close(instance: models.Model, user: UserWithPermissions) -> bool:
+    return bool(user and user.has_perm(CLOSE_PERMISSION))
 
 
-def has_review(instance: Incident) -> bool:
+def has_review(instance: models.Model) -> bool:
     return all(getattr(instance, field).strip() for field in ("root_cause", "measures_taken", "improvements"))
 
 
-class IncidentQuerySet(models.QuerySet):
-    def published(self) -> IncidentQuerySet:
+# Generic in its rows, as Django's QuerySet is, so that annotations and
+# Prefetch(to_attr=...) stay typed through this queryset's methods.
+_RowT = TypeVar("_RowT", covariant=True, default="Incident")
+
+
+class IncidentQuerySet(models.QuerySet["Incident", _RowT]):
+    def published(self) -> Self:
         """What the public may see: internal incidents are left out."""
         return self.filter(published_at__isnull=False)
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from rest_framework import serializers
 
-from components.models import ComponentStatus, Maintenance, ServiceComponent
+from components.models import ComponentGroup, ComponentStatus, Maintenance, ServiceComponent
 from core.api import TextSlugRelatedField
-from incidents.linking import MAX_TRACKING_LIST
+from incidents.linking import MAX_TRACKING_LIST, ListReport
 from incidents.models import (
     MAX_TARGET,
     MIN_TARGET,
@@ -20,18 +21,19 @@ from incidents.models import (
     Severity,
     Visibility,
 )
+from incidents.selectors import LinkPreview
 from incidents.services import TRANSITIONS
 
 IMPACTS = [choice for choice in ComponentStatus.choices if choice[0] != ComponentStatus.OPERATIONAL]
 
 
-class ComponentImpactSerializer(serializers.Serializer):
+class ComponentImpactSerializer(serializers.Serializer[Any]):
     component = serializers.PrimaryKeyRelatedField(queryset=ServiceComponent.objects.all())
     impact = serializers.ChoiceField(choices=IMPACTS)
 
 
-class IncidentUpdateSerializer(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+class IncidentUpdateSerializer(serializers.ModelSerializer[IncidentUpdate]):
+    author: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = IncidentUpdate
@@ -52,10 +54,12 @@ class IncidentUpdateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class IncidentSerializer(serializers.ModelSerializer):
+class IncidentSerializer(serializers.ModelSerializer[Incident]):
     reference = serializers.CharField(read_only=True)
-    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    commander = TextSlugRelatedField(slug_field="username", read_only=True)
+    category: serializers.SlugRelatedField[IncidentCategory] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    commander: TextSlugRelatedField[User] = TextSlugRelatedField(slug_field="username", read_only=True)
     components = serializers.SerializerMethodField()
 
     class Meta:
@@ -99,7 +103,7 @@ class IncidentSerializer(serializers.ModelSerializer):
         ]
 
 
-class IncidentDeclareSerializer(serializers.Serializer):
+class IncidentDeclareSerializer(serializers.Serializer[Any]):
     category = TextSlugRelatedField(slug_field="code", queryset=IncidentCategory.objects.all())
     severity = serializers.ChoiceField(choices=Severity.choices)
     title_zh = serializers.CharField(max_length=200)
@@ -133,7 +137,7 @@ class IncidentDeclareSerializer(serializers.Serializer):
     )
 
 
-class IncidentUpdateCreateSerializer(serializers.Serializer):
+class IncidentUpdateCreateSerializer(serializers.Serializer[Any]):
     body_zh = serializers.CharField()
     body_en = serializers.CharField(required=False, allow_blank=True, default="")
     visibility = serializers.ChoiceField(choices=Visibility.choices, default=Visibility.PUBLIC)
@@ -148,7 +152,7 @@ class IncidentUpdateCreateSerializer(serializers.Serializer):
     estimated_recovery_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class TransitionSerializer(serializers.Serializer):
+class TransitionSerializer(serializers.Serializer[Any]):
     action = serializers.ChoiceField(choices=TRANSITIONS)
     body_zh = serializers.CharField(required=False, allow_blank=True, default="")
     body_en = serializers.CharField(required=False, allow_blank=True, default="")
@@ -158,7 +162,7 @@ class TransitionSerializer(serializers.Serializer):
     email = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-class EstimateFields(serializers.Serializer):
+class EstimateFields(serializers.Serializer[Any]):
     reason = serializers.ChoiceField(choices=AffectedReason.choices, default=AffectedReason.DELAYED)
     delay_hours = serializers.FloatField(
         required=False,
@@ -196,17 +200,17 @@ class LinkTrackingNumbersSerializer(EstimateFields):
     )
 
 
-class LinkPreviewSerializer(serializers.Serializer):
+class LinkPreviewSerializer(serializers.Serializer[LinkPreview]):
     matching = serializers.IntegerField()
     already_linked = serializers.IntegerField()
     to_link = serializers.IntegerField()
 
 
-class LinkResultSerializer(serializers.Serializer):
+class LinkResultSerializer(serializers.Serializer[Any]):
     linked = serializers.IntegerField()
 
 
-class LinkJobSerializer(serializers.ModelSerializer):
+class LinkJobSerializer(serializers.ModelSerializer[LinkJob]):
     progress_percent = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -225,7 +229,7 @@ class LinkJobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ListReportSerializer(serializers.Serializer):
+class ListReportSerializer(serializers.Serializer[ListReport]):
     ok = serializers.BooleanField()
     total = serializers.IntegerField()
     linked = serializers.IntegerField()
@@ -236,9 +240,9 @@ class ListReportSerializer(serializers.Serializer):
     already_linked = serializers.ListField(child=serializers.ListField())
 
 
-class AffectedOrderSerializer(serializers.ModelSerializer):
+class AffectedOrderSerializer(serializers.ModelSerializer[AffectedOrder]):
     tracking_number = serializers.CharField(source="order.tracking_number", read_only=True)
-    linked_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    linked_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = AffectedOrder
@@ -246,8 +250,8 @@ class AffectedOrderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ServiceComponentSerializer(serializers.ModelSerializer):
-    group = serializers.StringRelatedField()
+class ServiceComponentSerializer(serializers.ModelSerializer[ServiceComponent]):
+    group: serializers.StringRelatedField[ComponentGroup] = serializers.StringRelatedField()
 
     class Meta:
         model = ServiceComponent
@@ -266,7 +270,7 @@ class ServiceComponentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MaintenanceSerializer(serializers.ModelSerializer):
+class MaintenanceSerializer(serializers.ModelSerializer[Maintenance]):
     class Meta:
         model = Maintenance
         fields = [

@@ -7,12 +7,13 @@ public row is announced (customers, status-page subscribers) through
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Literal, TypedDict, Unpack
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -52,7 +53,7 @@ def _timeline(
     incident: Incident,
     kind: str,
     visibility: str,
-    author: AbstractBaseUser | None,
+    author: User | None,
     body_zh: str = "",
     body_en: str = "",
     from_status: str = "",
@@ -89,14 +90,30 @@ def _timeline(
     return update
 
 
+class IncidentDetails(TypedDict, total=False):
+    """What ``incident_open`` takes besides what ``incident_declare`` decides."""
+
+    title_en: str
+    summary_zh: str
+    summary_en: str
+    description: str
+    commander: User | None
+    impact_started_at: datetime | None
+    estimated_recovery_at: datetime | None
+    response_target: timedelta | None
+    recovery_target: timedelta | None
+    component_impacts: Mapping[int, str] | None
+    notify_customers: bool
+
+
 def incident_declare(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     category: IncidentCategory,
     title_zh: str,
     severity: int,
     publish: bool | None = None,
-    **details: Any,
+    **details: Unpack[IncidentDetails],
 ) -> Incident:
     """Open an incident as ``actor``, who must hold the permission to declare.
 
@@ -121,7 +138,7 @@ def incident_declare(
 
 def incident_open(
     *,
-    opened_by: AbstractBaseUser,
+    opened_by: User,
     category: IncidentCategory,
     title_zh: str,
     severity: int,
@@ -130,7 +147,7 @@ def incident_open(
     summary_zh: str = "",
     summary_en: str = "",
     description: str = "",
-    commander: AbstractBaseUser | None = None,
+    commander: User | None = None,
     impact_started_at: datetime | None = None,
     estimated_recovery_at: datetime | None = None,
     response_target: timedelta | None = None,
@@ -186,7 +203,7 @@ def incident_open(
     return incident
 
 
-def incident_publish(*, incident_id: int, actor: AbstractBaseUser) -> Incident:
+def incident_publish(*, incident_id: int, actor: User) -> Incident:
     """Make an internal incident public: the portal, the status page and its JSON show it
     from now on, its components take its impact, and the customers of its affected
     parcels are told, once each (as when parcels are linked to a public incident).
@@ -230,7 +247,7 @@ def _set_component_impacts(incident: Incident, impacts: Mapping[int, str]) -> No
     component_statuses_recompute(component_ids=previous | set(impacts), reason=f"{incident.reference}")
 
 
-def incident_set_components(*, incident_id: int, actor: AbstractBaseUser, impacts: Mapping[int, str]) -> None:
+def incident_set_components(*, incident_id: int, actor: User, impacts: Mapping[int, str]) -> None:
     """Replace the incident's affected components and their impact; statuses follow at once."""
     if not actor.has_perm(MANAGE_PERMISSION):
         raise PermissionDenied(_("You may not command incidents."))
@@ -252,7 +269,7 @@ def incident_transition(
     *,
     incident_id: int,
     action: str,
-    actor: AbstractBaseUser,
+    actor: User,
     body_zh: str = "",
     body_en: str = "",
     visibility: str | None = None,
@@ -332,7 +349,7 @@ def _stamp_milestones(incident: Incident, action: str) -> None:
         incident.recovery_met = False if incident.recovery_due_at and now > incident.recovery_due_at else None
 
 
-def incident_note_alert(*, incident_id: int, author: AbstractBaseUser | None, body_zh: str, body_en: str) -> None:
+def incident_note_alert(*, incident_id: int, author: User | None, body_zh: str, body_en: str) -> None:
     """An internal timeline row about monitoring's alerts (fired, resolved): staff read it
     on the desk; it changes nothing else and reaches no one outside. Monitoring writes
     it on the incidents its alerts belong to, whoever runs them."""
@@ -346,18 +363,22 @@ def incident_note_alert(*, incident_id: int, author: AbstractBaseUser | None, bo
     )
 
 
-_UNSET: Any = object()
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
+
+
+_UNSET = _Unset.UNSET  # "not given", where None means "no estimate"
 
 
 def incident_post_update(
     *,
     incident_id: int,
-    actor: AbstractBaseUser,
+    actor: User,
     body_zh: str,
     body_en: str = "",
     visibility: str = Visibility.PUBLIC,
     notify_customers: bool | None = None,
-    estimated_recovery_at: datetime | None = _UNSET,
+    estimated_recovery_at: datetime | Literal[_Unset.UNSET] | None = _UNSET,
     sms: bool | None = None,
     email: bool | None = None,
 ) -> IncidentUpdate:

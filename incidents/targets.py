@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
@@ -79,7 +79,7 @@ def _raise_once(incident: Incident, target: str, kind: str, due_at: datetime) ->
     return alert
 
 
-def target_alert_recipients(incident: Incident) -> list[AbstractBaseUser]:
+def target_alert_recipients(incident: Incident) -> list[User]:
     """The commander and the supervisors."""
     recipients = {
         user.pk: user

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from incidents.models import IncidentCategory
+from core.users import request_user
+from incidents.models import Incident, IncidentCategory
 from monitoring.matchers import MatcherError, parse_matchers
 from monitoring.models import DECLARE_PERMISSION, Alert, AlertReceipt, AlertRule, RuleAction
 from monitoring.rules import alert_rule_delete, alert_rule_save
 
+_ModelT = TypeVar("_ModelT", bound=Model)
 
-class AlertRuleForm(forms.ModelForm):
+
+class AlertRuleForm(forms.ModelForm[AlertRule]):
     class Meta:
         model = AlertRule
         fields = [
@@ -37,7 +40,7 @@ class AlertRuleForm(forms.ModelForm):
         widgets = {"matchers": forms.Textarea(attrs={"rows": 3, "cols": 60})}
 
     def clean_matchers(self) -> str:
-        text = self.cleaned_data["matchers"]
+        text: str = self.cleaned_data["matchers"]
         try:
             matchers = parse_matchers(text)
         except MatcherError as error:
@@ -46,7 +49,7 @@ class AlertRuleForm(forms.ModelForm):
 
 
 @admin.register(AlertRule)
-class AlertRuleAdmin(admin.ModelAdmin):
+class AlertRuleAdmin(admin.ModelAdmin[AlertRule]):
     form = AlertRuleForm
     list_display = ["name", "matchers", "component", "action", "is_active", "position", "updated_at"]
     list_filter = ["action", "is_active", "component"]
@@ -54,12 +57,14 @@ class AlertRuleAdmin(admin.ModelAdmin):
     search_fields = ["name", "matchers"]
     readonly_fields = ["declare_approved_by", "updated_by", "updated_at"]
 
-    def get_form(self, request: HttpRequest, obj: AlertRule | None = None, change: bool = False, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: AlertRule | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[AlertRule]]:
         form = super().get_form(request, obj, change=change, **kwargs)
         action = form.base_fields.get("action")
-        if action is not None and not request.user.has_perm(DECLARE_PERMISSION):
+        if isinstance(action, forms.ChoiceField) and not request.user.has_perm(DECLARE_PERMISSION):
             # Only a supervisor may let monitoring put an incident on the public page unreviewed.
-            action.choices = [choice for choice in action.choices if choice[0] != RuleAction.DECLARE]
+            action.choices = [choice for choice in RuleAction.choices if choice[0] != RuleAction.DECLARE]
         category = form.base_fields.get("category")
         if category is not None and obj is None:
             category.initial = IncidentCategory.objects.filter(code="information_system").first()
@@ -74,27 +79,27 @@ class AlertRuleAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: AlertRule | None = None) -> bool:
         return super().has_delete_permission(request, obj) and not self._declaring_needs_supervisor(request, obj)
 
-    def save_model(self, request: HttpRequest, obj: AlertRule, form: Any, change: bool) -> None:
-        alert_rule_save(rule=obj, actor=request.user)  # type: ignore[arg-type]
+    def save_model(self, request: HttpRequest, obj: AlertRule, form: AlertRuleForm, change: bool) -> None:
+        alert_rule_save(rule=obj, actor=request_user(request))
 
     def delete_model(self, request: HttpRequest, obj: AlertRule) -> None:
-        alert_rule_delete(rule=obj, actor=request.user)  # type: ignore[arg-type]
+        alert_rule_delete(rule=obj, actor=request_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[AlertRule]) -> None:
         for rule in queryset.order_by("pk"):
-            alert_rule_delete(rule=rule, actor=request.user)  # type: ignore[arg-type]
+            alert_rule_delete(rule=rule, actor=request_user(request))
 
 
-class _ReadOnly(admin.ModelAdmin):
+class _ReadOnly(admin.ModelAdmin[_ModelT]):
     """What monitoring sent is a record: nobody adds, edits or deletes it."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: _ModelT | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: _ModelT | None = None) -> bool:
         return False
 
 
@@ -102,7 +107,7 @@ def _labels(labels: dict[str, str]) -> str:
     return format_html_join(mark_safe("<br>"), '{}="{}"', sorted(labels.items())) or "—"
 
 
-def _incident_link(incident: Any) -> str:
+def _incident_link(incident: Incident | None) -> str:
     if incident is None:
         return "—"
     return format_html(
@@ -110,9 +115,9 @@ def _incident_link(incident: Any) -> str:
     )
 
 
-class ReceiptInline(admin.TabularInline):
+class ReceiptInline(admin.TabularInline[AlertReceipt, Alert]):
     model = AlertReceipt
-    fields = ["received_at", "status", "outcome", "detail", "rule", "incident"]
+    fields = ("received_at", "status", "outcome", "detail", "rule", "incident")
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -121,7 +126,7 @@ class ReceiptInline(admin.TabularInline):
 
 
 @admin.register(Alert)
-class AlertAdmin(_ReadOnly):
+class AlertAdmin(_ReadOnly[Alert]):
     list_display = [
         "alertname",
         "status",
@@ -136,7 +141,7 @@ class AlertAdmin(_ReadOnly):
     list_filter = ["status", "source", "impact", "component"]
     list_select_related = ["component", "incident"]
     search_fields = ["fingerprint", "alertname"]
-    fields = [
+    fields = (
         "source",
         "fingerprint",
         "alertname",
@@ -152,7 +157,7 @@ class AlertAdmin(_ReadOnly):
         "incident_link",
         "first_received_at",
         "last_received_at",
-    ]
+    )
     readonly_fields = fields
     inlines = [ReceiptInline]
 
@@ -170,13 +175,13 @@ class AlertAdmin(_ReadOnly):
 
 
 @admin.register(AlertReceipt)
-class AlertReceiptAdmin(_ReadOnly):
+class AlertReceiptAdmin(_ReadOnly[AlertReceipt]):
     list_display = ["received_at", "alert", "status", "outcome", "detail", "rule", "component", "incident_link"]
     list_filter = ["outcome", "status", "alert__source", "rule"]
     list_select_related = ["alert", "rule", "component", "incident"]
     search_fields = ["alert__fingerprint", "alert__alertname", "detail"]
     date_hierarchy = "received_at"
-    fields = [
+    fields = (
         "received_at",
         "alert",
         "fingerprint",
@@ -191,7 +196,7 @@ class AlertReceiptAdmin(_ReadOnly):
         "detail",
         "group_key",
         "receiver",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description=_("fingerprint"))

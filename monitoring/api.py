@@ -7,7 +7,8 @@ an account in the monitoring role, which may do this and nothing else.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import IO, Any
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -21,6 +22,7 @@ from rest_framework.views import APIView
 
 from core.api import RequestErrorSerializer, RequiredPermissions
 from core.authentication import ApiTokenAuthentication, BearerApiTokenAuthentication
+from core.users import request_user
 from monitoring.models import RECEIVE_PERMISSION, AlertSource, Outcome
 from monitoring.serializers import (
     AlertmanagerWebhookSerializer,
@@ -39,7 +41,9 @@ class PayloadTooLarge(APIException):
 class BoundedJSONParser(JSONParser):
     """JSON, refused unread above ``ALERTS_MAX_BODY_BYTES`` (DRF itself sets no limit)."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         request = (parser_context or {}).get("request")
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
@@ -51,7 +55,7 @@ class BoundedJSONParser(JSONParser):
         return super().parse(stream, media_type, parser_context)
 
 
-class DetailSerializer(serializers.Serializer):
+class DetailSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField()
 
 
@@ -77,12 +81,12 @@ class _AlertsApi(APIView):
     required_permissions = {"POST": [RECEIVE_PERMISSION]}
     parser_classes = [BoundedJSONParser]
     source = ""
-    payload: type[serializers.Serializer]
+    payload: type[AlertmanagerWebhookSerializer | GrafanaWebhookSerializer | GenericAlertsSerializer]
 
     def post(self, request: Request) -> Response:
         payload = self.payload(data=request.data)
         payload.is_valid(raise_exception=True)
-        results = alerts_receive(delivery=payload.delivery(self.source), actor=request.user)  # type: ignore[attr-defined]
+        results = alerts_receive(delivery=payload.delivery(self.source), actor=request_user(request))
         counts = {outcome: sum(result.outcome == outcome for result in results) for outcome in Outcome.values}
         body = AlertsReceivedSerializer({"received": len(results), **counts, "alerts": results}).data
         return Response(body, status=status.HTTP_202_ACCEPTED if counts[Outcome.IGNORED] else status.HTTP_200_OK)

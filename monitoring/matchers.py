@@ -71,7 +71,9 @@ def parse_matchers(text: str) -> list[Matcher]:
 
 def _split(body: str) -> list[str]:
     """Split on commas and line breaks outside double quotes."""
-    parts, current, quoted, escaped = [], [], False, False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
     for character in body:
         if escaped:
             escaped = False

@@ -37,7 +37,7 @@ class RuleAction(models.TextChoices):
 
 
 # Strongest last: alerts of one component that match different rules get the strongest.
-ACTION_STRENGTH = {RuleAction.STATUS: 0, RuleAction.DRAFT: 1, RuleAction.DECLARE: 2}
+ACTION_STRENGTH: dict[str, int] = {RuleAction.STATUS: 0, RuleAction.DRAFT: 1, RuleAction.DECLARE: 2}
 
 
 class AlertRule(models.Model):

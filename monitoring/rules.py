@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -18,7 +18,7 @@ from monitoring.services import components_lock_for_alerts
 logger = logging.getLogger(__name__)
 
 
-def alert_rule_save(*, rule: AlertRule, actor: AbstractBaseUser) -> AlertRule:
+def alert_rule_save(*, rule: AlertRule, actor: User) -> AlertRule:
     """Save a rule staff wrote, and re-count the firing alerts under the rules as they are now.
 
     Only a supervisor (``declare_from_alerts``) may save a rule that declares public
@@ -29,16 +29,16 @@ def alert_rule_save(*, rule: AlertRule, actor: AbstractBaseUser) -> AlertRule:
         raise PermissionDenied(_("Only a supervisor may let a rule declare public incidents."))
     with transaction.atomic():
         if rule.action == RuleAction.DECLARE and not was_declaring:
-            rule.declare_approved_by = actor  # type: ignore[assignment]
+            rule.declare_approved_by = actor
         elif rule.action != RuleAction.DECLARE:
             rule.declare_approved_by = None
-        rule.updated_by = actor  # type: ignore[assignment]
+        rule.updated_by = actor
         rule.save()
         firing_alerts_recount()
     return rule
 
 
-def alert_rule_delete(*, rule: AlertRule, actor: AbstractBaseUser) -> None:
+def alert_rule_delete(*, rule: AlertRule, actor: User) -> None:
     """Delete a rule; the alerts it counted stop counting at once (not at their next delivery)."""
     if rule.action == RuleAction.DECLARE and not actor.has_perm(DECLARE_PERMISSION):
         raise PermissionDenied(_("Only a supervisor may delete a rule that declares public incidents."))
@@ -60,7 +60,7 @@ def firing_alerts_recount() -> list[int]:
         target = (rule.component_id, rule.impact_for(alert.labels)) if rule else (None, "")
         if (alert.component_id, alert.impact) == target:
             continue
-        touched |= {alert.component_id, target[0]} - {None}  # type: ignore[arg-type]
+        touched |= {key for key in (alert.component_id, target[0]) if key is not None}
         alert.rule, alert.component_id, alert.impact = rule, target[0], target[1]
         moved.append(alert)
     if not moved:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from components.models import STATUS_RANK, ComponentStatus
 from core.roles import INCIDENT_MANAGER, SUPERVISOR
@@ -47,7 +47,7 @@ def open_incident_for_component(*, component_id: int) -> Incident | None:
     )
 
 
-def staff_to_tell_of_alert_incidents() -> list[AbstractBaseUser]:
+def staff_to_tell_of_alert_incidents() -> list[User]:
     """Who publishes or runs what monitoring opens: incident managers and supervisors with an email."""
     return list(
         get_user_model()

@@ -17,7 +17,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from monitoring.models import AlertStatus, Outcome
-from monitoring.services import Delivery, IncomingAlert
+from monitoring.services import AlertResult, Delivery, IncomingAlert
 
 MAX_LABELS = 64
 MAX_LABEL_NAME = 200
@@ -55,7 +55,7 @@ class AlertTimeField(serializers.DateTimeField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=False, allow_null=True, default=None, **kwargs)
 
-    def to_internal_value(self, value: Any) -> datetime | None:
+    def to_internal_value(self, value: datetime | str) -> datetime | None:  # type: ignore[override]  # the zero time reads as None
         parsed = super().to_internal_value(value)
         return None if parsed.year == 1 else parsed
 
@@ -76,7 +76,7 @@ class AlertListField(serializers.ListField):
         return super().to_internal_value(data)
 
 
-class AlertmanagerAlertSerializer(serializers.Serializer):
+class AlertmanagerAlertSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=AlertStatus.choices)
     labels = LabelsField(allow_empty=False)
     annotations = LabelsField(value_length=MAX_ANNOTATION_VALUE, required=False, default=dict)
@@ -93,7 +93,7 @@ class GrafanaAlertSerializer(AlertmanagerAlertSerializer):
     """Alertmanager's alert plus Grafana's links and values (``silenceURL``, ``values`` …), unused."""
 
 
-class _WebhookSerializer(serializers.Serializer):
+class _WebhookSerializer(serializers.Serializer[Any]):
     """What Alertmanager and Grafana both send around the alerts."""
 
     version = serializers.CharField(max_length=10)
@@ -146,7 +146,7 @@ class GrafanaWebhookSerializer(_WebhookSerializer):
     sender = "Grafana"
 
 
-class GenericAlertSerializer(serializers.Serializer):
+class GenericAlertSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=AlertStatus.choices)
     labels = LabelsField(
         allow_empty=False,
@@ -165,7 +165,7 @@ class GenericAlertSerializer(serializers.Serializer):
     )
 
 
-class GenericAlertsSerializer(serializers.Serializer):
+class GenericAlertsSerializer(serializers.Serializer[Any]):
     """Alerts from any other system: a list, each with its status and labels."""
 
     alerts = AlertListField(child=GenericAlertSerializer())
@@ -192,7 +192,7 @@ def labels_fingerprint(labels: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(labels, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
-class AlertResultSerializer(serializers.Serializer):
+class AlertResultSerializer(serializers.Serializer[AlertResult]):
     fingerprint = serializers.CharField()
     alertname = serializers.CharField(allow_blank=True)
     status = serializers.ChoiceField(choices=AlertStatus.choices)
@@ -202,7 +202,7 @@ class AlertResultSerializer(serializers.Serializer):
     incident = serializers.IntegerField(allow_null=True, help_text="The incident it belongs to.")
 
 
-class AlertsReceivedSerializer(serializers.Serializer):
+class AlertsReceivedSerializer(serializers.Serializer[dict[str, Any]]):
     received = serializers.IntegerField()
     applied = serializers.IntegerField()
     unchanged = serializers.IntegerField()

@@ -24,9 +24,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -89,7 +89,7 @@ class AlertResult:
     incident: int | None = None
 
 
-def alerts_receive(*, delivery: Delivery, actor: AbstractBaseUser) -> list[AlertResult]:
+def alerts_receive(*, delivery: Delivery, actor: User) -> list[AlertResult]:
     """Record and apply a delivery; one result per alert, in the delivery's order.
 
     Idempotent: the same delivery again answers "nothing changed" for each alert and
@@ -116,8 +116,12 @@ def alerts_receive(*, delivery: Delivery, actor: AbstractBaseUser) -> list[Alert
     for component_id in sorted(groups, key=lambda key: (key is None, key or 0)):
         fingerprints = groups[component_id]
         with transaction.atomic():
-            involved = {component_id, *(counted_for.get(fingerprint) for fingerprint in fingerprints)} - {None}
-            components_lock_for_alerts(involved)  # type: ignore[arg-type]
+            involved = {
+                key
+                for key in (component_id, *(counted_for.get(fingerprint) for fingerprint in fingerprints))
+                if key is not None
+            }
+            components_lock_for_alerts(involved)
             batch = _Batch(delivery=delivery, actor=actor, now=now, component_id=component_id)
             results.update(
                 batch.apply(
@@ -184,7 +188,7 @@ class _Batch:
     """The alerts of one delivery that concern one component (or none), in one transaction."""
 
     delivery: Delivery
-    actor: AbstractBaseUser
+    actor: User
     now: datetime
     component_id: int | None
     receipts: list[AlertReceipt] = field(default_factory=list)
@@ -276,14 +280,15 @@ class _Batch:
             # Kept as firing: a rule added later counts it at once (monitoring.rules.firing_alerts_recount).
             alert.status, alert.starts_at, alert.ends_at = AlertStatus.FIRING, incoming.starts_at, None
             return Outcome.IGNORED, wording.no_rule(incoming.labels)
-        target = (AlertStatus.FIRING, rule.component_id, rule.impact_for(incoming.labels)) if rule else None
+        impact = rule.impact_for(incoming.labels) if rule else ""
+        target = (AlertStatus.FIRING, rule.component_id, impact) if rule else None
         if target == before:
             return Outcome.UNCHANGED, _("already firing")
         alert.status, alert.starts_at, alert.ends_at = AlertStatus.FIRING, incoming.starts_at or self.now, None
         if rule is None:
             alert.component, alert.impact = None, ""
             return Outcome.APPLIED, _("no rule matches any more: it no longer counts for a component")
-        alert.component, alert.impact = rule.component, target[2]  # type: ignore[index]
+        alert.component, alert.impact = rule.component, impact
         if was_status != AlertStatus.FIRING:
             self.newly_firing.append(alert)
         return Outcome.APPLIED, wording.counted(rule.component, alert.impact)
@@ -317,14 +322,19 @@ class _Batch:
         if not opening or self.component_id is None:
             return
         component = opening[0].component
+        if component is None:  # never: a firing alert with a rule counts for the rule's component
+            return
         incident = open_incident_for_component(component_id=component.pk)
         if incident is None:
-            strongest = max(opening, key=lambda alert: ACTION_STRENGTH[alert.rule.action])  # type: ignore[union-attr]
+            strongest = max(
+                (alert.rule for alert in opening if alert.rule is not None),
+                key=lambda rule: ACTION_STRENGTH[rule.action],
+            )
             worst = firing_impact(component_id=component.pk)
             incident = incident_open(
                 opened_by=self.actor,
-                category=strongest.rule.category,  # type: ignore[union-attr]
-                publish=strongest.rule.action == RuleAction.DECLARE,  # type: ignore[union-attr]
+                category=strongest.category,
+                publish=strongest.action == RuleAction.DECLARE,
                 component_impacts={component.pk: worst},
                 # A sender's clock ahead of ours must not start the impact after the report.
                 impact_started_at=min([self.now, *(alert.starts_at for alert in opening if alert.starts_at)]),
@@ -354,8 +364,8 @@ class _Batch:
     def _note_resolutions(self) -> None:
         by_incident: dict[int, list[Alert]] = defaultdict(list)
         for alert in self.newly_resolved:
-            if alert.incident_id is not None and alert.incident.is_open:  # type: ignore[union-attr]
-                by_incident[alert.incident_id].append(alert)
+            if alert.incident is not None and alert.incident.is_open:
+                by_incident[alert.incident.pk].append(alert)
         for incident_id, alerts in sorted(by_incident.items()):
             component = alerts[0].component
             all_clear = not Alert.objects.filter(component=component, status=AlertStatus.FIRING).exists()
@@ -364,7 +374,8 @@ class _Batch:
 
 
 def _recorded(alert: Alert) -> tuple[object, ...]:
-    return tuple(getattr(alert, Alert._meta.get_field(name).attname) for name in _STATE_FIELDS)
+    fields = (Alert._meta.get_field(name) for name in _STATE_FIELDS)
+    return tuple(getattr(alert, field.attname) for field in fields if isinstance(field, models.Field))
 
 
 def _same_episode(alert: Alert, incoming: IncomingAlert) -> bool:

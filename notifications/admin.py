@@ -7,12 +7,13 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from notifications.models import (
     INTERNAL_EVENTS,
@@ -33,13 +34,14 @@ from notifications.transports import TransportError, chat_send, webhook_url_refu
 from notifications.webhooks import webhook_endpoint_secret_rotate, webhook_secret_new
 
 
-class NotificationTemplateForm(forms.ModelForm):
+class NotificationTemplateForm(forms.ModelForm[NotificationTemplate]):
     class Meta:
         model = NotificationTemplate
         fields = ["event_type", "channel", "language", "subject", "body"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for field in ("subject", "body"):
             try:
                 template_placeholders(data.get(field) or "")
@@ -49,7 +51,7 @@ class NotificationTemplateForm(forms.ModelForm):
 
 
 @admin.register(NotificationTemplate)
-class NotificationTemplateAdmin(admin.ModelAdmin):
+class NotificationTemplateAdmin(admin.ModelAdmin[NotificationTemplate]):
     form = NotificationTemplateForm
     list_display = ["event_type", "channel", "language", "subject", "size", "updated_at"]
     list_filter = ["event_type", "channel", "language"]
@@ -90,7 +92,7 @@ class IncidentFilter(admin.RelatedOnlyFieldListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(admin.ModelAdmin[Notification]):
     list_display = [
         "id",
         "customer",
@@ -110,7 +112,7 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["=customer__external_id", "=recipient", "=provider_message_id", "=event_key"]
     # The body is shown through ``text``: a sign-up confirmation's code and link are never shown.
     readonly_fields = [field.name for field in Notification._meta.fields if field.name != "body"] + ["text"]
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
     actions = ["retry_failed", "resend"]
     show_full_result_count = False
     list_per_page = 100
@@ -119,7 +121,7 @@ class NotificationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
         return False  # the outbox is the record of what customers were told
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
@@ -137,7 +139,7 @@ class NotificationAdmin(admin.ModelAdmin):
             return str(_("Not shown: it holds a sign-up code or confirmation link only its recipient may use."))
         return notification.body
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         incident_id = request.GET.get("incident__id__exact")
         context = dict(extra_context or {})
         if incident_id and incident_id.isdigit():
@@ -159,7 +161,9 @@ class SubscriptionStateFilter(admin.SimpleListFilter):
     title = _("state")
     parameter_name = "state"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[StatusSubscription]
+    ) -> list[tuple[str, StrOrPromise]]:
         return [("active", _("Active")), ("pending", _("Awaiting confirmation")), ("ended", _("Unsubscribed"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[StatusSubscription]) -> QuerySet[StatusSubscription]:
@@ -173,14 +177,14 @@ class SubscriptionStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(StatusSubscription)
-class StatusSubscriptionAdmin(admin.ModelAdmin):
+class StatusSubscriptionAdmin(admin.ModelAdmin[StatusSubscription]):
     """Who gets status notices. Read-only: people sign up and leave themselves (double opt-in)."""
 
     list_display = ["__str__", "channel", "language", "created_at", "confirmed_at", "unsubscribed_at"]
     list_filter = [SubscriptionStateFilter, "channel", "language"]
     search_fields = ["=address"]
     readonly_fields = ["channel", "address", "language", "components", "created_at", "confirmed_at", "unsubscribed_at"]
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
     list_per_page = 100
     show_full_result_count = False
 
@@ -191,7 +195,7 @@ class StatusSubscriptionAdmin(admin.ModelAdmin):
 # --- webhooks and chats ---------------------------------------------------------------------
 
 
-class WebhookEndpointForm(forms.ModelForm):
+class WebhookEndpointForm(forms.ModelForm[WebhookEndpoint]):
     events = forms.MultipleChoiceField(
         label=_("events"), choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple
     )
@@ -201,14 +205,15 @@ class WebhookEndpointForm(forms.ModelForm):
         fields = ["name", "url", "merchant", "events", "owner", "is_enabled"]
 
     def clean_url(self) -> str:
-        url = self.cleaned_data["url"]
+        url: str = self.cleaned_data["url"]
         refusal = webhook_url_refusal(url)
         if refusal:
             raise ValidationError(_("This URL cannot take webhooks: %(why)s.") % {"why": refusal})
         return url
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         events, merchant = set(data.get("events") or []), data.get("merchant")
         allowed = set(MERCHANT_EVENTS) if merchant else set(INTERNAL_EVENTS)
         if events - allowed:
@@ -221,7 +226,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
     """Endpoints of our own systems and of merchants. The signing secret is shown once,
     when the endpoint is made or its secret rotated; the deliveries are in the outbox."""
 
@@ -229,7 +234,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ["name", "merchant", "url", "event_list", "is_enabled", "failing_since", "deliveries"]
     list_filter = ["is_enabled", ("merchant", admin.EmptyFieldListFilter)]
     search_fields = ["name", "url", "=merchant__code"]
-    autocomplete_fields: list[str] = []
+    autocomplete_fields = []
     raw_id_fields = ["merchant", "owner"]
     readonly_fields = ["failing_since", "disabled_reason", "previous_secret_until", "created_at", "deliveries"]
     actions = ["rotate_secret", "enable"]
@@ -245,18 +250,20 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         url = reverse("admin:notifications_notification_changelist") + f"?webhook_endpoint__id__exact={endpoint.pk}"
         return format_html('<a href="{}">{}</a>', url, _("Deliveries"))
 
-    def save_model(self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: WebhookEndpoint, form: WebhookEndpointForm, change: bool) -> None:
         if not change:
             obj.secret = webhook_secret_new()
         super().save_model(request, obj, form, change)
 
-    def response_add(self, request: HttpRequest, obj: WebhookEndpoint, post_url_continue: str | None = None) -> Any:
+    def response_add(
+        self, request: HttpRequest, obj: WebhookEndpoint, post_url_continue: str | None = None
+    ) -> HttpResponse:
         return _secret_page(request, obj, obj.secret)
 
     @admin.action(
         description=_("Rotate the signing secret (the old one signs too for a while)"), permissions=["change"]
     )
-    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> Any:
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> TemplateResponse | None:
         if queryset.count() != 1:
             messages.error(request, _("Rotate one endpoint at a time: its new secret is shown once."))
             return None
@@ -269,7 +276,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         messages.success(request, _("%(count)d endpoints enabled.") % {"count": count})
 
 
-def _secret_page(request: HttpRequest, endpoint: WebhookEndpoint, secret: str) -> Any:
+def _secret_page(request: HttpRequest, endpoint: WebhookEndpoint, secret: str) -> TemplateResponse:
     """The secret, in this response only: never in a message, a cookie or a log."""
     return TemplateResponse(
         request,
@@ -284,7 +291,7 @@ def _secret_page(request: HttpRequest, endpoint: WebhookEndpoint, secret: str) -
     )
 
 
-class ChatDestinationForm(forms.ModelForm):
+class ChatDestinationForm(forms.ModelForm[ChatDestination]):
     class Meta:
         model = ChatDestination
         fields = ["name", "apprise_url", "roles", "categories", "is_enabled"]
@@ -293,7 +300,7 @@ class ChatDestinationForm(forms.ModelForm):
     def clean_apprise_url(self) -> str:
         import apprise
 
-        url = self.cleaned_data["apprise_url"].strip()
+        url: str = self.cleaned_data["apprise_url"].strip()
         if not apprise.Apprise().add(url):
             raise ValidationError(
                 _("Apprise does not know this URL. Check its scheme, e.g. wecombot://, dingtalk://, feishu://.")
@@ -302,7 +309,7 @@ class ChatDestinationForm(forms.ModelForm):
 
 
 @admin.register(ChatDestination)
-class ChatDestinationAdmin(admin.ModelAdmin):
+class ChatDestinationAdmin(admin.ModelAdmin[ChatDestination]):
     form = ChatDestinationForm
     list_display = ["name", "kind", "is_enabled", "last_tested_at", "last_test_result", "created_at"]
     list_filter = ["is_enabled"]

@@ -66,9 +66,10 @@ def unsubscribe_url(customer_id: int, channel: str) -> str:
 
 def unsubscribe_token_read(token: str) -> dict[str, object] | None:
     try:
-        return signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        payload: dict[str, object] = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
         return None
+    return payload
 
 
 def subscription_link(subscription_id: int, action: str) -> str:
@@ -93,8 +94,10 @@ def build_email(notification: Notification) -> EmailMessage:
         return EmailMessage(subject=subject, body=notification.body, to=[notification.recipient], headers=headers)
     if notification.subscription_id:
         unsubscribe = subscription_link(notification.subscription_id, "cancel")
-    else:
+    elif notification.customer_id:
         unsubscribe = unsubscribe_url(notification.customer_id, Channel.EMAIL)
+    else:  # webhook and chat rows are never emails
+        raise ValueError(f"notification {notification.pk} has no email recipient")
     headers["List-Unsubscribe"] = f"<{unsubscribe}>"
     headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     with translation.override(notification.language):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import BooleanField, Case, CharField, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
@@ -351,7 +351,7 @@ def subscribers_notice(
 
 def staff_alert(
     *,
-    users: Iterable[AbstractBaseUser],
+    users: Iterable[User],
     event_key: str,
     subject: str,
     body: str,

@@ -12,6 +12,7 @@ import logging
 import random
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypedDict, Unpack
 
 from django.db import connection
 from django.utils import timezone
@@ -29,6 +30,19 @@ def backoff_seconds(attempts: int) -> float:
     """Exponential with full jitter: spreads retries so a recovering provider is not stampeded."""
     ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
     return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+
+
+class OutcomeFields(TypedDict, total=False):
+    status: str
+    provider_message_id: str
+    provider_status: str
+    sent_at: datetime | None
+    last_error: str
+    next_attempt_at: datetime | None
+    queued_at: datetime | None
+    uncertain: bool
+    attempts_delta: int
+    retry_in: float | None
 
 
 @dataclass(frozen=True)
@@ -49,7 +63,7 @@ class Outcome:
     retry_in: float | None = None  # seconds until a retry task should run
 
     @classmethod
-    def of(cls, notification: Notification, result: str, **fields: object) -> Outcome:
+    def of(cls, notification: Notification, result: str, **fields: Unpack[OutcomeFields]) -> Outcome:
         return replace(cls(notification=notification, result=result, status=Status.PENDING), **fields)
 
 
@@ -101,7 +115,7 @@ def outcomes_write(outcomes: list[Outcome]) -> set[int]:
     table = connection.ops.quote_name(Notification._meta.db_table)
     postgres = connection.vendor == "postgresql"
     placeholder = "(" + ", ".join(f"%s::{kind}" if postgres else "%s" for _name, kind in _COLUMNS) + ")"
-    params: list[object] = []
+    params: list[int | str | bool | None] = []
     for outcome in outcomes:
         row = outcome.notification
         params += [

@@ -34,9 +34,9 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -85,7 +85,7 @@ EMAIL_QUEUED_PER_LANE = 4
 class _Outgoing:
     notification: Notification
     sender: str = ""  # the SMS sender (number or Messaging Service) whose bucket it draws on
-    email: Any = None
+    email: EmailMessage | None = None
     headers: dict[str, str] | None = None  # a webhook's signature headers
 
 
@@ -321,7 +321,7 @@ class _Sender:
 
     def _release_ready(self) -> None:
         """Claimed but not handed over (out of time, or stopped by an error): back to pending, not an attempt."""
-        waiting = []
+        waiting: list[_Outgoing] = []
         for queued in [*self.window.ready_laned.values(), *self.window.ready_sms.values()]:
             waiting.extend(queued)
             queued.clear()
@@ -372,18 +372,18 @@ class _Sender:
                     body=notification.body,
                     notification_id=notification.pk,
                 )
-            elif notification.channel == Channel.EMAIL:
+            elif outgoing.email is not None:  # the email channel: its message was built when it was queued
                 future = self.engine.send_email(outgoing.email)
             elif notification.channel == Channel.WEBHOOK:
                 future = self.engine.send_webhook(
                     config=self.webhook_config,
-                    url=notification.webhook_endpoint.url,  # type: ignore[union-attr]
+                    url=notification.webhook_endpoint.url,  # type: ignore[union-attr]  # a webhook row has its endpoint
                     body=notification.body,
                     headers=outgoing.headers or {},
                 )
             else:
                 future = self.engine.send_chat(
-                    apprise_url=notification.chat_destination.apprise_url,  # type: ignore[union-attr]
+                    apprise_url=notification.chat_destination.apprise_url,  # type: ignore[union-attr]  # and a chat row its chat
                     title=notification.subject,
                     body=notification.body,
                 )
@@ -436,17 +436,15 @@ class _Sender:
         if not outcomes:
             return
         _write_through_an_outage(outcomes)
-        deliveries = [outcome for outcome in outcomes if outcome.notification.webhook_endpoint_id]
+        deliveries = [
+            (endpoint_id, outcome.result)
+            for outcome in outcomes
+            if (endpoint_id := outcome.notification.webhook_endpoint_id)
+        ]
         if deliveries:
             webhook_endpoints_health_record(
-                succeeded={
-                    outcome.notification.webhook_endpoint_id for outcome in deliveries if outcome.result == "sent"
-                },
-                failed={
-                    outcome.notification.webhook_endpoint_id
-                    for outcome in deliveries
-                    if outcome.result in ("retry", "failed")
-                },
+                succeeded={endpoint_id for endpoint_id, result in deliveries if result == "sent"},
+                failed={endpoint_id for endpoint_id, result in deliveries if result in ("retry", "failed")},
             )
         retries = [outcome for outcome in outcomes if outcome.retry_in is not None]
         if retries:
@@ -546,8 +544,7 @@ def _opt_out_record(notification: Notification) -> None:
 def _refusal(notification: Notification) -> str:
     """Why this message may not go to its recipient now, or ''. Sets the current address."""
     channel = notification.channel
-    if notification.customer_id:
-        customer = notification.customer
+    if (customer := notification.customer) is not None:
         address, consent = (
             (customer.phone, customer.sms_consent)
             if channel == Channel.SMS
@@ -559,23 +556,21 @@ def _refusal(notification: Notification) -> str:
             return "recipient has no address for this channel"
         notification.recipient = address  # contact details change; the one on file now is the one to use
         return ""
-    if notification.subscription_id:
-        subscription = notification.subscription
+    if (subscription := notification.subscription) is not None:
         confirming = notification.event_type == EventType.STATUS_CONFIRM
         if subscription.unsubscribed_at is not None or not (confirming or subscription.is_active):
             return "recipient unsubscribed"
         return ""
-    if notification.webhook_endpoint_id:
-        endpoint = notification.webhook_endpoint
+    if (endpoint := notification.webhook_endpoint) is not None:
         if not endpoint.is_enabled:
             return "endpoint disabled"
         if notification.subject not in endpoint.events:
             return "endpoint no longer takes this event"
         return ""
-    if notification.chat_destination_id:
-        return "" if notification.chat_destination.is_enabled else "chat disabled"
+    if (chat := notification.chat_destination) is not None:
+        return "" if chat.is_enabled else "chat disabled"
     user = notification.staff_user
-    if not user.is_active or not user.email:
+    if user is None or not user.is_active or not user.email:
         return "staff member inactive or without an email address"
     notification.recipient = user.email
     return ""

@@ -76,7 +76,7 @@ def _channels_interleaved(rows: list[tuple[int, str]]) -> list[int]:
     by_channel: dict[str, list[int]] = {}
     for notification_id, channel in rows:
         by_channel.setdefault(channel, []).append(notification_id)
-    interleaved = []
+    interleaved: list[int] = []
     for group in itertools.zip_longest(*by_channel.values()):
         interleaved.extend(notification_id for notification_id in group if notification_id is not None)
     return interleaved

@@ -128,7 +128,7 @@ def subscription_request(
 
 
 def _recent_confirmations(subscription: StatusSubscription) -> int:
-    if subscription.pk is None:
+    if subscription._state.adding:  # not saved yet, so no messages
         return 0
     return subscription.notifications.filter(
         event_type=EventType.STATUS_CONFIRM, created_at__gte=timezone.now() - CONFIRMATION_WINDOW

@@ -25,13 +25,19 @@ import time
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
 from notifications.provider_errors import twilio_rule
+
+if TYPE_CHECKING:
+    # aiohttp and the Twilio SDK load with the first message, not with the module.
+    from aiohttp.abc import AbstractResolver
+    from aiohttp.typedefs import Query
+    from twilio.http.async_http_client import AsyncTwilioHttpClient
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +102,7 @@ class SmsConfig:
         return self.from_numbers[zlib.crc32(recipient.encode()) % len(self.from_numbers)]
 
 
-def _twilio_http_client(*, timeout: float, max_connections: int) -> Any:
+def _twilio_http_client(*, timeout: float, max_connections: int) -> AsyncTwilioHttpClient:
     """The SDK's asyncio HTTP client with a timeout that holds and no per-request logging.
 
     The SDK's own passes ``timeout=None`` to aiohttp on every request (no timeout
@@ -106,7 +112,7 @@ def _twilio_http_client(*, timeout: float, max_connections: int) -> Any:
     from twilio.http.async_http_client import AsyncTwilioHttpClient
     from twilio.http.response import Response
 
-    class TwilioHttp(AsyncTwilioHttpClient):  # type: ignore[misc]
+    class TwilioHttp(AsyncTwilioHttpClient):  # type: ignore[misc]  # the Twilio SDK ships no types
         def __init__(self) -> None:
             super().__init__(pool_connections=False)
             self.session = aiohttp.ClientSession(
@@ -115,11 +121,11 @@ def _twilio_http_client(*, timeout: float, max_connections: int) -> Any:
             )
             self._authorization: dict[tuple[str, str], str] = {}
 
-        async def request(  # type: ignore[override]
+        async def request(
             self,
             method: str,
             url: str,
-            params: dict[str, object] | None = None,
+            params: Query = None,
             data: dict[str, object] | None = None,
             headers: dict[str, str] | None = None,
             auth: tuple[str, str] | None = None,
@@ -380,15 +386,17 @@ class WebhookTransport:
         raise TransportError(f"HTTP {status}", permanent=False)
 
 
-def _public_only_resolver() -> Any:
+def _public_only_resolver() -> AbstractResolver:
     import aiohttp
-    from aiohttp.abc import AbstractResolver
+    from aiohttp.abc import AbstractResolver, ResolveResult
 
-    class PublicOnlyResolver(AbstractResolver):  # type: ignore[misc]
+    class PublicOnlyResolver(AbstractResolver):
         def __init__(self) -> None:
             self._resolver = aiohttp.DefaultResolver()
 
-        async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict[str, Any]]:
+        async def resolve(
+            self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+        ) -> list[ResolveResult]:
             found = await self._resolver.resolve(host, port, family)
             public = [entry for entry in found if _is_public(entry["host"])]
             if not public:

@@ -48,7 +48,8 @@ def _twilio_signature_valid(request: HttpRequest) -> bool:
     # Behind a proxy the URL Twilio signed is the public one, not the one we see.
     url = settings.PUBLIC_BASE_URL + request.get_full_path()
     validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
-    return validator.validate(url, request.POST.dict(), request.headers.get("X-Twilio-Signature", ""))
+    valid: bool = validator.validate(url, request.POST.dict(), request.headers.get("X-Twilio-Signature", ""))
+    return valid
 
 
 @csrf_exempt  # Twilio cannot send a CSRF token; X-Twilio-Signature is checked instead
@@ -85,7 +86,8 @@ def _anymail_tracking_view(provider: str) -> Callable[..., HttpResponse]:
 
     for pattern in anymail_urls.urlpatterns:
         if getattr(pattern, "name", "") == f"{provider}_tracking_webhook":
-            return pattern.callback
+            view: Callable[..., HttpResponse] = pattern.callback
+            return view
     raise Http404
 
 

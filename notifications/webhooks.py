@@ -101,9 +101,9 @@ def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> bool:
         Notification.objects.filter(webhook_endpoint=endpoint, status=Status.PENDING).update(
             status=Status.SUPPRESSED, last_error=f"endpoint disabled: {reason}"[:300]
         )
-        if endpoint.owner_id:
+        if (owner := endpoint.owner) is not None:
             staff_alert(
-                users=[endpoint.owner],
+                users=[owner],
                 event_key=EventKey.staff("webhook-disabled", f"{endpoint.pk}:{timezone.now():%Y%m%d%H%M%S}"),
                 subject=f"Webhook endpoint disabled: {endpoint.name}",
                 body=(

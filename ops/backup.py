@@ -31,15 +31,18 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import dj_database_url
 import psycopg
 from psycopg import sql
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 MANIFEST_VERSION = 1
 ENCRYPTION_CHUNK_BYTES = 16 * 1024 * 1024
@@ -65,7 +68,7 @@ class Database:
     password: str
 
     @classmethod
-    def from_settings(cls, settings_dict: dict[str, Any]) -> Database:
+    def from_settings(cls, settings_dict: Mapping[str, Any]) -> Database:
         if not settings_dict["ENGINE"].endswith(("postgresql", "postgis")):
             raise BackupError("backups need PostgreSQL (DATABASE_URL=postgres://…)")
         return cls(
@@ -153,8 +156,22 @@ def table_figures(cursor: psycopg.Cursor[Any], table: str, key: list[str]) -> di
             order, sql.Identifier(table)
         )
     )
-    count, checksum = cursor.fetchone()  # type: ignore[misc]
+    count, checksum = _one_row(cursor)
     return {"rows": count, "checksum": checksum}
+
+
+def _one_row(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
+    row = cursor.fetchone()
+    if row is None:
+        raise BackupError("the database answered a one-row query with no row")
+    return tuple(row)
+
+
+def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
+    """A child's stdin or stdout opened with ``subprocess.PIPE`` (never ``None`` then)."""
+    if stream is None:
+        raise BackupError("the child process has no pipe")
+    return stream
 
 
 def database_figures(cursor: psycopg.Cursor[Any]) -> dict[str, dict[str, Any]]:
@@ -173,7 +190,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fernet(key: str):  # type: ignore[no-untyped-def]
+def _fernet(key: str) -> Fernet:
     from cryptography.fernet import Fernet
 
     try:
@@ -229,7 +246,7 @@ def database_backup(*, database: Database, directory: Path, encryption_key: str 
     with database.connect(autocommit=False) as connection, connection.cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         cursor.execute("SELECT pg_export_snapshot(), current_setting('server_version')")
-        snapshot, server_version = cursor.fetchone()  # type: ignore[misc]
+        snapshot, server_version = _one_row(cursor)
         # The snapshot lives as long as this transaction: dump while it is open.
         command = ["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}"]
         if encryption_key:
@@ -268,10 +285,11 @@ def _dump_encrypted(command: list[str], database: Database, target: Path, *, key
         process = subprocess.Popen(  # noqa: S603 - fixed executable, arguments are ours
             command, env=database.libpq_environment(), stdout=subprocess.PIPE, stderr=errors
         )
+        output = _pipe(process.stdout)
         try:
-            digest = encrypt_stream(process.stdout, target, key=key)  # type: ignore[arg-type]
+            digest = encrypt_stream(output, target, key=key)
         finally:
-            process.stdout.close()  # type: ignore[union-attr]
+            output.close()
             returncode = process.wait()
         if returncode != 0:
             target.unlink(missing_ok=True)
@@ -310,7 +328,7 @@ def manifest_read(path: Path, *, encryption_key: str = "") -> dict[str, Any]:
 
 def _restore_source(manifest_path: Path, manifest: dict[str, Any], *, encryption_key: str) -> Path:
     """The checked dump file (encrypted or not) the manifest names."""
-    dump = manifest_path.parent / manifest["file"]
+    dump: Path = manifest_path.parent / manifest["file"]
     if not dump.exists():
         raise BackupError(f"the dump {dump} named by the manifest is missing")
     if file_sha256(dump) != manifest["file_sha256"]:
@@ -337,7 +355,7 @@ def database_restore(*, manifest_path: Path, target: Database, create: bool, enc
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.name)))
     with target.connect() as connection, connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
-        (existing,) = cursor.fetchone()  # type: ignore[misc]
+        (existing,) = _one_row(cursor)
     if existing:
         raise BackupError(f"database {target.name!r} already has {existing} tables: restore into a fresh one")
     command = ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "-d", target.name]
@@ -348,14 +366,15 @@ def database_restore(*, manifest_path: Path, target: Database, create: bool, enc
         process = subprocess.Popen(  # noqa: S603 - fixed executable, arguments are ours
             command, env=target.libpq_environment(), stdin=subprocess.PIPE, stderr=errors
         )
+        source = _pipe(process.stdin)
         try:
             for chunk in decrypted_chunks(dump, key=encryption_key):
-                process.stdin.write(chunk)  # type: ignore[union-attr]
+                source.write(chunk)
         except BrokenPipeError:
             pass  # pg_restore stopped early; its exit status and message say why
         finally:
             with contextlib.suppress(BrokenPipeError):
-                process.stdin.close()  # type: ignore[union-attr]
+                source.close()
             returncode = process.wait()
         if returncode != 0:
             errors.seek(0)

@@ -296,8 +296,8 @@ def seed_scale(*, orders: int, prefix: str = "JD") -> tuple[int, int]:
                 (order_row(o, customer_ids[o.customer_external_id], now) for o in new_orders),
             )
         else:
-            for chunk in _chunks(new_orders, SCALE_BATCH_SIZE):
-                Order.objects.bulk_create([_order_model(o, customer_ids[o.customer_external_id]) for o in chunk])
+            for order_chunk in _chunks(new_orders, SCALE_BATCH_SIZE):
+                Order.objects.bulk_create([_order_model(o, customer_ids[o.customer_external_id]) for o in order_chunk])
     return len(missing_customers), len(missing_orders)
 
 

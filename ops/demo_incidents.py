@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -49,7 +49,7 @@ def _components() -> dict[str, ServiceComponent]:
     return by_name
 
 
-def seed_demo_incidents(*, manager: AbstractBaseUser, supervisor: AbstractBaseUser) -> int:
+def seed_demo_incidents(*, manager: User, supervisor: User) -> int:
     """Idempotent: does nothing once the demo typhoon incident exists. Returns incidents created."""
     components = _components()
     if Incident.objects.filter(title_zh=TYPHOON_TITLE).exists():
@@ -148,7 +148,7 @@ def seed_demo_complaints() -> int:
     return len(orders)
 
 
-def seed_demo_alerts(*, monitoring: AbstractBaseUser) -> int:
+def seed_demo_alerts(*, monitoring: User) -> int:
     """Two alert rules and one alert that fired and resolved. Idempotent: nothing once the
     rules exist. Returns the rules created."""
     if AlertRule.objects.exists():

@@ -97,14 +97,14 @@ class StateCollector:
 
 
 _STATE_REGISTRY = CollectorRegistry(auto_describe=False)
-_STATE_REGISTRY.register(StateCollector())  # type: ignore[arg-type]
+_STATE_REGISTRY.register(StateCollector())
 
 
 def metrics_text() -> bytes:
     """The exposition text: request metrics of every process, then the state gauges."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         processes = CollectorRegistry()
-        MultiProcessCollector(processes)
+        MultiProcessCollector(processes)  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
         requests = generate_latest(processes)
     else:
         requests = generate_latest(REGISTRY)

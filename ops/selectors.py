@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
@@ -67,7 +67,7 @@ class IncidentDesk:
     compensation_requests: Sequence[CompensationRequest]
 
 
-def incident_desk(*, incident: Incident, user: AbstractBaseUser | AnonymousUser) -> IncidentDesk:
+def incident_desk(*, incident: Incident, user: User) -> IncidentDesk:
     buttons = []
     for action in TRANSITIONS:
         method = getattr(incident, action)

@@ -114,7 +114,7 @@ class OrderIngestApi(APIView):
         return Response(OrderIngestResultSerializer(result).data)
 
 
-class OrderListApi(generics.ListAPIView):
+class OrderListApi(generics.ListAPIView[Order]):
     permission_classes = [RequiredPermissions]
     required_permissions = {"GET": ["orders.view_order"]}
     serializer_class = OrderSerializer

@@ -4,31 +4,33 @@ from typing import Any
 
 from rest_framework import serializers
 
+from customers.models import Customer
 from customers.serializers import CustomerWriteSerializer
 from orders.models import Order, ParcelStatus, TrackingEvent, validate_merchant_code, validate_tracking_number
+from orders.services import IngestResult
 
 
 class TrackingNumberField(serializers.CharField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=32, validators=[validate_tracking_number], **kwargs)
 
-    def to_internal_value(self, data: Any) -> str:
+    def to_internal_value(self, data: str) -> str:
         return super().to_internal_value(data).strip().upper()
 
 
-class TrackingEventWriteSerializer(serializers.Serializer):
+class TrackingEventWriteSerializer(serializers.Serializer[Any]):
     occurred_at = serializers.DateTimeField()
     location = serializers.CharField(max_length=80)
     status = serializers.ChoiceField(choices=ParcelStatus.choices)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-class MerchantWriteSerializer(serializers.Serializer):
+class MerchantWriteSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(max_length=32, validators=[validate_merchant_code])
     name = serializers.CharField(max_length=100)
 
 
-class OrderIngestRowSerializer(serializers.Serializer):
+class OrderIngestRowSerializer(serializers.Serializer[Any]):
     """One row of an ingest batch: the order, its customer, its merchant (optional) and any new tracking events."""
 
     tracking_number = TrackingNumberField()
@@ -44,36 +46,38 @@ class OrderIngestRowSerializer(serializers.Serializer):
     events = TrackingEventWriteSerializer(many=True, required=False, default=list)
 
 
-class OrderIngestBatchSerializer(serializers.Serializer):
+class OrderIngestBatchSerializer(serializers.Serializer[Any]):
     orders = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
 
 
-class OrderIngestResultSerializer(serializers.Serializer):
+class OrderIngestResultSerializer(serializers.Serializer[IngestResult]):
     orders_created = serializers.IntegerField()
     orders_updated = serializers.IntegerField()
     customers = serializers.IntegerField()
     events_added = serializers.IntegerField()
 
 
-class RowErrorSerializer(serializers.Serializer):
+class RowErrorSerializer(serializers.Serializer[Any]):
     row = serializers.IntegerField(help_text="Zero-based position of the row in the batch.")
     tracking_number = serializers.CharField(allow_null=True)
-    errors = serializers.DictField()
+    errors = serializers.DictField()  # type: ignore[assignment]  # a declared field: the metaclass takes it off the class
 
 
-class OrderIngestRejectionSerializer(serializers.Serializer):
+class OrderIngestRejectionSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField()
-    errors = RowErrorSerializer(many=True)
+    errors = RowErrorSerializer(many=True)  # type: ignore[assignment]  # a declared field: the metaclass takes it off the class
 
 
-class TrackingEventSerializer(serializers.ModelSerializer):
+class TrackingEventSerializer(serializers.ModelSerializer[TrackingEvent]):
     class Meta:
         model = TrackingEvent
         fields = ["occurred_at", "location", "status", "description"]
 
 
-class OrderSerializer(serializers.ModelSerializer):
-    customer = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+class OrderSerializer(serializers.ModelSerializer[Order]):
+    customer: serializers.SlugRelatedField[Customer] = serializers.SlugRelatedField(
+        slug_field="external_id", read_only=True
+    )
     events = TrackingEventSerializer(source="tracking_events", many=True, read_only=True)
 
     class Meta:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -23,7 +25,8 @@ class LookupForm(forms.Form):
     )
 
     def clean_tracking_number(self) -> str:
-        return self.cleaned_data["tracking_number"].strip().upper()
+        number: str = self.cleaned_data["tracking_number"]
+        return number.strip().upper()
 
 
 class SubscribeForm(forms.Form):
@@ -48,9 +51,9 @@ class SubscribeForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args: object, components: list[tuple[int, str]], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["components"].choices = components
+    def __init__(self, *args: Any, components: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.MultipleChoiceField, self.fields["components"]).choices = components
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}

@@ -130,7 +130,7 @@ def _current() -> dict[tuple[str, str], Published]:
     return _fill_cold()
 
 
-def _adopt(blob: Any) -> bool:
+def _adopt(blob: tuple[str, dict[tuple[str, str], Published]] | None) -> bool:
     if not blob:
         return False
     generation, outputs = blob

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, cast
 
 from compensation.models import Coupon
 from compensation.selectors import coupons_for_customer_view
@@ -15,6 +16,9 @@ from customers.models import Customer
 from incidents.models import OPEN_STATUSES, AffectedOrder, Incident
 from notifications.models import Notification, Status
 from orders.models import Order, ParcelStatus
+
+if TYPE_CHECKING:
+    from compensation.models import Coupon
 
 
 @dataclass
@@ -39,7 +43,7 @@ class ParcelView:
     order: Order
     masked_name: str
     links: list[ParcelDelay] = field(default_factory=list)
-    coupons: list[Any] = field(default_factory=list)
+    coupons: list[Coupon] = field(default_factory=list)
     messages_sent: int = 0
 
     @property
@@ -78,11 +82,12 @@ def parcel_for_customer(*, tracking_number: str, phone_last4: str) -> ParcelView
     """
     rows = list(Order.objects.raw(_lookup_sql(), [tracking_number]))
     order = rows[0] if rows else None
-    phone = order.customer_phone if order is not None else "0000"
+    columns = cast(_LookupColumns, order)
+    phone = columns.customer_phone if order is not None else "0000"
     if not hmac.compare_digest(phone[-4:].encode(), phone_last4.encode()) or order is None:
         return None
-    parcel = ParcelView(order=order, masked_name=_mask(order.customer_name))
-    if order.is_affected:
+    parcel = ParcelView(order=order, masked_name=_mask(columns.customer_name))
+    if columns.is_affected:
         parcel.links = [
             ParcelDelay(
                 incident_id=link.incident_id,
@@ -93,14 +98,36 @@ def parcel_for_customer(*, tracking_number: str, phone_last4: str) -> ParcelView
                 new_estimate=link.new_estimate,
                 messages_sent=link.messages_sent,
             )
-            for link in AffectedOrder.objects.raw(
-                _delays_sql(), [order.customer_id, Status.SENT, Status.DELIVERED, order.pk]
+            for link in cast(
+                Iterable[_DelayRow],
+                AffectedOrder.objects.raw(_delays_sql(), [order.customer_id, Status.SENT, Status.DELIVERED, order.pk]),
             )
         ]
         parcel.messages_sent = sum(link.messages_sent for link in parcel.links)
-    if order.has_coupons:
+    if columns.has_coupons:
         parcel.coupons = list(coupons_for_customer_view(customer_id=order.customer_id, order_id=order.pk))
     return parcel
+
+
+class _LookupColumns(Protocol):
+    """What ``_lookup_sql`` reads besides the order's own columns (raw() sets them on the order)."""
+
+    customer_name: str
+    customer_phone: str
+    is_affected: bool
+    has_coupons: bool
+
+
+class _DelayRow(Protocol):
+    """One row of ``_delays_sql``."""
+
+    incident_id: int
+    incident_status: str
+    title_zh: str
+    title_en: str
+    original_promise: datetime
+    new_estimate: datetime | None
+    messages_sent: int
 
 
 @functools.cache

@@ -8,8 +8,6 @@ those, and the day's roll-over of the history bars.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import connection, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
@@ -22,7 +20,7 @@ def _rebuild_after_commit() -> None:
     mark_changed()
 
 
-def status_page_touched(**_kwargs: Any) -> None:
+def status_page_touched(**_kwargs: object) -> None:
     # Once per transaction: a rolled-back one drops its callbacks, and with them this one.
     if any(entry[1] is _rebuild_after_commit for entry in connection.run_on_commit):
         return

@@ -29,7 +29,7 @@ HISTORY_DAYS = 90
 RECENT_INCIDENTS = 50
 RECENT_MAINTENANCES = 50
 # How much of a day's time in a status counts as downtime (major fully, partial 0.3).
-DOWNTIME_WEIGHT = {ComponentStatus.MAJOR_OUTAGE: 1.0, ComponentStatus.PARTIAL_OUTAGE: 0.3}
+DOWNTIME_WEIGHT: dict[str, float] = {ComponentStatus.MAJOR_OUTAGE: 1.0, ComponentStatus.PARTIAL_OUTAGE: 0.3}
 
 
 def status_snapshot(*, now: datetime | None = None) -> dict[str, Any]:
@@ -132,7 +132,7 @@ def _days(start_status: str, changes: list[tuple[datetime, str]], first_day: dat
         day_start, day_end = _local_midnight(day), min(_local_midnight(day + timedelta(days=1)), now)
         seconds = max(0.0, (day_end - day_start).total_seconds())
         down = 0.0
-        worst = ComponentStatus.OPERATIONAL
+        worst: str = ComponentStatus.OPERATIONAL
         for begin, end, status in intervals:
             overlap = (min(end, day_end) - max(begin, day_start)).total_seconds()
             if overlap <= 0:

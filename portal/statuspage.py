@@ -45,10 +45,11 @@ ACTIVE = {MaintenanceState.IN_PROGRESS, MaintenanceState.VERIFYING}
 
 
 def text(item: dict[str, Any], field: str) -> str:
-    english = item.get(f"{field}_en")
+    english: str | None = item.get(f"{field}_en")
     if (get_language() or "").startswith("en") and english:
         return english
-    return item.get(f"{field}_zh") or ""
+    chinese: str = item.get(f"{field}_zh") or ""
+    return chinese
 
 
 def stamp(value: datetime | None) -> str | None:

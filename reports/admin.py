@@ -9,11 +9,13 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core.users import request_user
+from incidents.models import Incident
 from reports.models import FollowUp
 from reports.services import follow_up_complete
 
 
-class FollowUpInline(admin.TabularInline):
+class FollowUpInline(admin.TabularInline[FollowUp, Incident]):
     """On the incident page, under the post-incident review."""
 
     model = FollowUp
@@ -53,7 +55,7 @@ class DoneFilter(admin.SimpleListFilter):
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(admin.ModelAdmin):
+class FollowUpAdmin(admin.ModelAdmin[FollowUp]):
     list_display = ["title", "incident", "owner", "due_on", "done_at", "reminded_on"]
     list_filter = [DoneFilter, "due_on", ("owner", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["incident", "owner"]
@@ -65,7 +67,8 @@ class FollowUpAdmin(admin.ModelAdmin):
     def mark_done(self, request: HttpRequest, queryset: QuerySet[FollowUp]) -> None:
         try:
             done = sum(
-                follow_up_complete(follow_up_id=pk, actor=request.user) for pk in queryset.values_list("pk", flat=True)
+                follow_up_complete(follow_up_id=pk, actor=request_user(request))
+                for pk in queryset.values_list("pk", flat=True)
             )
         except PermissionDenied as error:
             messages.error(request, str(error))

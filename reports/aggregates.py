@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Aggregate, Expression, F, FloatField, Func
+from django.db.models.expressions import Combinable
 from django.db.models.sql.compiler import SQLCompiler
 
 _SQLITE_MICROSECONDS = 1_000_000.0  # SQLite keeps a duration, and a datetime difference, in microseconds
@@ -27,7 +28,7 @@ class Percentile(Aggregate):
     template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
     output_field = FloatField()
 
-    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+    def __init__(self, expression: str | Combinable, fraction: float, **extra: Any) -> None:
         if not 0 <= float(fraction) <= 1:
             raise ValueError("fraction must lie between 0 and 1")
         super().__init__(expression, fraction=repr(float(fraction)), **extra)
@@ -58,7 +59,9 @@ class _SqlitePercentile:
         return self.values[lower] + (self.values[upper] - self.values[lower]) * (position - lower)
 
 
-def register_sqlite_functions(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+def register_sqlite_functions(
+    sender: type[BaseDatabaseWrapper], connection: BaseDatabaseWrapper, **kwargs: object
+) -> None:
     """``connection_created`` receiver: the percentile on every new SQLite connection."""
     if connection.vendor == "sqlite":
         connection.connection.create_aggregate("PERCENTILE_CONT", 2, _SqlitePercentile)

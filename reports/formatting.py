@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -35,10 +36,16 @@ def count(value: int | None) -> str:
     return DASH if value is None else f"{value:,}"
 
 
-FORMATS = {"duration": duration, "share": share, "money": money, "count": count, "text": str}
+FORMATS: dict[str, Callable[[Any], str]] = {
+    "duration": duration,
+    "share": share,
+    "money": money,
+    "count": count,
+    "text": str,
+}
 
 
-def cell(value: Any, kind: str) -> str:
+def cell(value: object, kind: str) -> str:
     if value is None:
         return DASH
     return FORMATS[kind](value)

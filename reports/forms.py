@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -35,7 +36,7 @@ class DashboardFilterForm(forms.Form):
         monday = today - timedelta(days=today.weekday())
         return monday - timedelta(weeks=DEFAULT_WEEKS - 1), today
 
-    def __init__(self, data: Any = None, **kwargs: Any) -> None:
+    def __init__(self, data: Mapping[str, str] | None = None, **kwargs: Any) -> None:
         start, end = self.default_period()
         given = {key: value for key, value in (data or {}).items() if key in ("start", "end", "category", "severity")}
         super().__init__({"start": start.isoformat(), "end": end.isoformat(), **given}, **kwargs)

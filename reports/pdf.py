@@ -12,4 +12,5 @@ def render_pdf(template: str, context: dict[str, Any], *, base_url: str | None =
     from weasyprint import HTML
 
     html = render_to_string(template, context)
-    return HTML(string=html, base_url=base_url).write_pdf()
+    pdf: bytes = HTML(string=html, base_url=base_url).write_pdf()
+    return pdf

@@ -9,6 +9,7 @@ nothing here loads rows into Python to count them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -16,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, DateTimeField, F, FloatField, Min, Q, QuerySet, Sum
+from django.db.models import Aggregate, Count, DateTimeField, F, FloatField, Min, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
@@ -112,9 +113,8 @@ def incident_figures(*, incidents: QuerySet[Incident]) -> dict[str, Any]:
     by_category = []
     rows = incidents.values("category_id").annotate(**_incident_aggregates()).order_by("category_id")
     categories = {category.pk: category for category in IncidentCategory.objects.all()}
-    for row in rows:
-        row["category"] = categories[row["category_id"]]
-        by_category.append(_with_shares(row))
+    for values in rows:
+        by_category.append(_with_shares({**values, "category": categories[values["category_id"]]}))
     by_category.sort(key=lambda row: (row["category"].position, row["category"].pk))
     return {"total": total, "by_category": by_category}
 
@@ -153,7 +153,7 @@ def _bucket_counts(queryset: QuerySet[Any], field_name: str, limits: list[float]
     return _bucket_list(queryset.aggregate(**_bucket_aggregates(field_name, limits)), limits)
 
 
-def weekly(queryset: QuerySet[Any], time_field: str, filters: Filters, **aggregates: Any) -> list[dict[str, Any]]:
+def weekly(queryset: QuerySet[Any], time_field: str, filters: Filters, **aggregates: Aggregate) -> list[dict[str, Any]]:
     """One row per week of the period (Monday first), weeks without rows included."""
     rows = {
         timezone.localtime(row["week"]).date() if isinstance(row["week"], datetime) else row["week"]: row
@@ -178,7 +178,7 @@ def customer_figures(*, incidents: QuerySet[Incident]) -> dict[str, Any]:
     by_reason = list(affected.values("reason").annotate(count=Count("id")).order_by("-count", "reason"))
     # Customers' messages only: status-notice subscribers are not affected customers.
     messages = Notification.objects.filter(incident__in=incidents.values("pk"), customer__isnull=False)
-    channels: dict[str, dict[str, int]] = {}
+    channels: dict[str, dict[str, Any]] = {}  # counts, and the delivery rate
     for row in messages.values("channel", "status").annotate(count=Count("id")).order_by():
         channel = channels.setdefault(row["channel"], {"sent": 0, "delivered": 0, "failed": 0, "suppressed": 0})
         channel["total"] = channel.get("total", 0) + row["count"]
@@ -305,7 +305,7 @@ def complaint_figures(*, complaints: QuerySet[Complaint], now: datetime | None =
     }
 
 
-def _roll_up(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+def _roll_up(rows: Sequence[Mapping[str, Any]], key: str) -> list[dict[str, Any]]:
     """Sum breaches and complaints by ``key``: most breaches first, then by key, empty key last."""
     totals: dict[Any, dict[str, Any]] = {}
     for row in rows:
@@ -324,12 +324,10 @@ _ZERO = Decimal("0.00")
 _MONEY = ("cost", "redeemed_value")
 
 
-def _in_cents(row: dict[str, Any]) -> dict[str, Any]:
+def _in_cents(row: Mapping[str, Any]) -> dict[str, Any]:
     # SQLite keeps decimals as floating point and its sums come back unrounded
     # (Decimal("20") or "15.2999…"); PostgreSQL's are exact. Both read as yuan and fen.
-    for name in _MONEY:
-        row[name] = row[name].quantize(_ZERO)
-    return row
+    return {**row, **{name: row[name].quantize(_ZERO) for name in _MONEY}}
 
 
 def coupon_figures(*, coupons: QuerySet[Coupon]) -> dict[str, Any]:
@@ -348,7 +346,7 @@ def coupon_figures(*, coupons: QuerySet[Coupon]) -> dict[str, Any]:
         _in_cents(row)
         for row in coupons.values("incident_id")
         .annotate(**aggregates)
-        .order_by("-cost", F("incident_id").asc(nulls_last=True))
+        .order_by(F("cost").desc(), F("incident_id").asc(nulls_last=True))
     ]
     incidents = Incident.objects.in_bulk([row["incident_id"] for row in by_incident if row["incident_id"]])
     for row in by_incident:
@@ -459,7 +457,7 @@ class IncidentReport:
     def milestones(self) -> list[tuple[Any, datetime]]:
         incident = self.incident
         stamps = [
-            (Incident._meta.get_field(name).verbose_name, getattr(incident, name))
+            (field.verbose_name, getattr(incident, name))
             for name in (
                 "impact_started_at",
                 "reported_at",
@@ -468,6 +466,7 @@ class IncidentReport:
                 "resolved_at",
                 "closed_at",
             )
+            if isinstance(field := Incident._meta.get_field(name), DateTimeField)
         ]
         return [(label, stamp) for label, stamp in stamps if stamp is not None]
 

@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 REMIND_DAYS_BEFORE_DUE = 3
 
 
-def follow_up_complete(*, follow_up_id: int, actor: AbstractBaseUser, now: datetime | None = None) -> bool:
+def follow_up_complete(*, follow_up_id: int, actor: User, now: datetime | None = None) -> bool:
     """Mark the item done (its owner, or anyone who may change follow-up items).
     Idempotent: returns False when it was done already."""
     follow_up = FollowUp.objects.get(pk=follow_up_id)
@@ -73,7 +73,7 @@ def follow_up_reminders_send(*, today: date | None = None) -> int:
     return reminded
 
 
-def _send_digest(owner: AbstractBaseUser, items: list[FollowUp], today: date) -> None:
+def _send_digest(owner: User, items: list[FollowUp], today: date) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         lines = []
         for item in items:

@@ -1,6 +1,13 @@
 """Reference data the migrations create; also used to restore it in tests."""
 
+from __future__ import annotations
+
 from datetime import timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.apps.registry import Apps
+    from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 # Seed 000 (快递行业技术故障应急处理措施): first response and recovery targets.
 # "Immediate isolation" for a cyber-security event is taken as 15 minutes.
@@ -12,7 +19,7 @@ CATEGORIES = [
 ]
 
 
-def create_categories(apps, schema_editor):
+def create_categories(apps: Apps, schema_editor: BaseDatabaseSchemaEditor | None) -> None:
     category_model = apps.get_model("incidents", "IncidentCategory")
     for position, (code, name_zh, name_en, response, recovery) in enumerate(CATEGORIES):
         category_model.objects.get_or_create(

@@ -29,19 +29,18 @@ from typing import Any, Generic, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
-from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from core.users import request_user
 
 M = TypeVar("M", bound=Model)
-User = AbstractBaseUser | AnonymousUser
 
 
 @dataclass(frozen=True)
@@ -92,12 +91,12 @@ class DeskAction(Generic[M]):
         return self.form(auto_id=self.auto_id, initial=self.initial(obj)) if self.form else None
 
 
-class DeskMixin(admin.ModelAdmin):  # type: ignore[type-arg]
+class DeskMixin(admin.ModelAdmin[M]):
     """Mounts ``desk_actions`` and puts their forms and ``desk_context`` on the change page."""
 
-    desk_actions: tuple[DeskAction[Any], ...] = ()
+    desk_actions: tuple[DeskAction[M], ...] = ()
 
-    def desk_context(self, request: HttpRequest, obj: Any) -> Mapping[str, Any]:
+    def desk_context(self, request: HttpRequest, obj: M) -> Mapping[str, Any]:
         """What the page shows around the form; a selector's dataclass, flattened."""
         return {}
 
@@ -127,14 +126,14 @@ class DeskMixin(admin.ModelAdmin):  # type: ignore[type-arg]
         ]
         return [*mounted, *super().get_urls()]
 
-    def _action_view(self, action: DeskAction[Any]) -> Callable[..., HttpResponse]:
+    def _action_view(self, action: DeskAction[M]) -> Callable[..., HttpResponse]:
         def view(request: HttpRequest, **kwargs: int) -> HttpResponse:
             (object_id,) = kwargs.values()
             return self.desk_action_run(request, action, object_id)
 
         return view
 
-    def desk_action_run(self, request: HttpRequest, action: DeskAction[Any], object_id: int) -> HttpResponse:
+    def desk_action_run(self, request: HttpRequest, action: DeskAction[M], object_id: int) -> HttpResponse:
         if not request.user.has_perms(action.permissions):
             raise PermissionDenied
         obj = get_object_or_404(self.model, pk=object_id)
@@ -145,7 +144,7 @@ class DeskMixin(admin.ModelAdmin):  # type: ignore[type-arg]
             messages.error(request, _("Please correct the errors below."))
             return self._page(request, obj, {action.form_key: form})
         try:
-            outcome = action.perform(obj, request.user, dict(form.cleaned_data) if form else {})
+            outcome = action.perform(obj, request_user(request), dict(form.cleaned_data) if form else {})
         except (DomainError, PermissionDenied) as error:
             messages.error(request, str(error) or _("You may not do that."))
             return self._back(obj, action)
@@ -156,17 +155,16 @@ class DeskMixin(admin.ModelAdmin):  # type: ignore[type-arg]
         messages.add_message(request, outcome.level, outcome.message)
         return self._back(obj, action)
 
-    def _back(self, obj: Model, action: DeskAction[Any]) -> HttpResponseRedirect:
+    def _back(self, obj: M, action: DeskAction[M]) -> HttpResponseRedirect:
         opts = self.model._meta
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
         return HttpResponseRedirect(url + (f"#{action.anchor}" if action.anchor else ""))
 
-    def _page(self, request: HttpRequest, obj: Model, context: dict[str, Any]) -> HttpResponse:
+    def _page(self, request: HttpRequest, obj: M, context: dict[str, Any]) -> HttpResponse:
         """The change page as a GET would show it, with ``context`` laid over the desk's."""
         reading = copy.copy(request)
         reading.method = "GET"
-        reading.POST = QueryDict()  # type: ignore[assignment]
-        reading._files = MultiValueDict()  # type: ignore[attr-defined]
+        reading.POST = QueryDict()
         opts = self.model._meta
         form_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
         return self.change_view(reading, str(obj.pk), form_url=form_url, extra_context=context)

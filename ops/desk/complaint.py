@@ -3,9 +3,12 @@ complaint with the conversation, the reply box, the parcel and goodwill coupons.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -16,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from complaints.models import Complaint, ComplaintMessage, ComplaintStatus
 from complaints.services import complaint_assign
 from core.roles import CUSTOMER_SERVICE_AGENT
+from core.users import request_user
 from ops.desk.actions import DeskMixin
 from ops.desk.complaint_actions import COMPLAINT_ACTIONS
 from ops.selectors import complaint_desk, flattened
@@ -37,7 +41,7 @@ class OverdueFilter(admin.SimpleListFilter):
         if self.value() == "overdue":
             return queryset.filter(reply_due_at__lte=now)
         if self.value() == "soon":
-            return queryset.filter(reply_due_at__gt=now, reply_due_at__lte=now + timezone.timedelta(hours=4))
+            return queryset.filter(reply_due_at__gt=now, reply_due_at__lte=now + timedelta(hours=4))
         if self.value() == "answered":
             return queryset.filter(reply_due_at__isnull=True)
         return queryset
@@ -52,13 +56,13 @@ class MineFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Complaint]) -> QuerySet[Complaint]:
         if self.value() == "me":
-            return queryset.filter(assignee=request.user)
+            return queryset.filter(assignee=request_user(request))
         if self.value() == "nobody":
             return queryset.filter(assignee__isnull=True)
         return queryset
 
 
-def _assign_all(queryset: QuerySet[Complaint], *, assignee: Any, actor: Any) -> int:
+def _assign_all(queryset: QuerySet[Complaint], *, assignee: User, actor: User) -> int:
     """Assign every complaint still open in ``queryset``, each through the service."""
     complaint_ids = list(queryset.exclude(status=ComplaintStatus.CLOSED).values_list("pk", flat=True))
     for complaint_id in complaint_ids:
@@ -66,18 +70,33 @@ def _assign_all(queryset: QuerySet[Complaint], *, assignee: Any, actor: Any) -> 
     return len(complaint_ids)
 
 
-class MessageInline(admin.TabularInline):
+class MessageInline(admin.TabularInline[ComplaintMessage, Complaint]):
     model = ComplaintMessage
     extra = 0
     max_num = 0
     can_delete = False
-    fields = ["created_at", "kind", "author", "body"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "kind", "author", "body")
     verbose_name_plural = gettext_lazy("Conversation")
 
 
+COMPLAINT_FIELDS = (
+    "reference",
+    "status",
+    "customer",
+    "order",
+    "incident",
+    "reason",
+    "channel",
+    "assignee",
+    "reply_due_at",
+    "first_response_at",
+    "escalated",
+    "created_at",
+)
+
+
 @admin.register(Complaint)
-class ComplaintAdmin(DeskMixin):
+class ComplaintAdmin(DeskMixin[Complaint]):
     list_display = [
         "reference",
         "time_left",
@@ -103,22 +122,9 @@ class ComplaintAdmin(DeskMixin):
     actions = ["assign_to_me"]
     inlines = [MessageInline]
     list_per_page = 50
-    fields = [
-        "reference",
-        "status",
-        "customer",
-        "order",
-        "incident",
-        "reason",
-        "channel",
-        "assignee",
-        "reply_due_at",
-        "first_response_at",
-        "escalated",
-        "created_at",
-    ]
+    fields = COMPLAINT_FIELDS
     # Everything but the assignee is the record of what happened; replies go through the form above.
-    readonly_fields = [name for name in fields if name != "assignee"]
+    readonly_fields = tuple(name for name in COMPLAINT_FIELDS if name != "assignee")
     change_form_template = "admin/complaints/complaint/change_form.html"
     desk_actions = COMPLAINT_ACTIONS
 
@@ -151,25 +157,24 @@ class ComplaintAdmin(DeskMixin):
 
     @admin.action(description=gettext_lazy("Assign to me"), permissions=["change"])
     def assign_to_me(self, request: HttpRequest, queryset: QuerySet[Complaint]) -> None:
-        assigned = _assign_all(queryset, assignee=request.user, actor=request.user)
+        user = request_user(request)
+        assigned = _assign_all(queryset, assignee=user, actor=user)
         messages.success(request, _("%(count)d complaints are yours now.") % {"count": assigned})
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         """ "Assign to me", and one "Assign to <agent>" per agent, for bulk assignment."""
-        from django.contrib.auth import get_user_model
-
         actions = super().get_actions(request)
         if not request.user.has_perm("complaints.change_complaint"):
             return actions
         agents = (
-            get_user_model()
-            .objects.filter(groups__name=CUSTOMER_SERVICE_AGENT, is_active=True)
-            .exclude(pk=request.user.pk)
+            User.objects.filter(groups__name=CUSTOMER_SERVICE_AGENT, is_active=True)
+            .exclude(pk=request_user(request).pk)
             .order_by("username")
         )
         for agent in agents[:30]:
             name = f"assign_to_{agent.pk}"
-            actions[name] = (
+            # django-stubs types an action as returning str; Django takes None (or a response).
+            actions[name] = (  # type: ignore[assignment]
                 self._assign_action(agent),
                 name,
                 _("Assign to %(name)s") % {"name": agent.get_full_name() or agent.username},
@@ -177,9 +182,9 @@ class ComplaintAdmin(DeskMixin):
         return actions
 
     @staticmethod
-    def _assign_action(agent: Any) -> Any:
+    def _assign_action(agent: User) -> Callable[[ComplaintAdmin, HttpRequest, QuerySet[Complaint]], None]:
         def assign(model_admin: ComplaintAdmin, request: HttpRequest, queryset: QuerySet[Complaint]) -> None:
-            count = _assign_all(queryset, assignee=agent, actor=request.user)
+            count = _assign_all(queryset, assignee=agent, actor=request_user(request))
             messages.success(
                 request, _("%(count)d complaints assigned to %(name)s.") % {"count": count, "name": agent.username}
             )
@@ -188,7 +193,7 @@ class ComplaintAdmin(DeskMixin):
 
     def save_model(self, request: HttpRequest, obj: Complaint, form: Any, change: bool) -> None:
         if "assignee" in form.changed_data and obj.assignee is not None:
-            complaint_assign(complaint_id=obj.pk, assignee=obj.assignee, actor=request.user)
+            complaint_assign(complaint_id=obj.pk, assignee=obj.assignee, actor=request_user(request))
 
     def desk_context(self, request: HttpRequest, obj: Complaint) -> dict[str, Any]:
         return flattened(complaint_desk(complaint=obj))

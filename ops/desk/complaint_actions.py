@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 
 from compensation.approvals import compensation_goodwill
 from complaints.models import Complaint
 from complaints.services import complaint_close, complaint_reply, complaint_resolve
-from ops.desk.actions import DeskAction, Done, Outcome, User
+from ops.desk.actions import DeskAction, Done, Outcome
 from ops.desk.complaint_forms import GoodwillForm, ReplyForm
 
 WORK = "complaints.change_complaint"

@@ -1,8 +1,12 @@
 """A customer's page for the agents: consent (never the contact details) and the
 messages sent to them."""
 
+from __future__ import annotations
+
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
@@ -10,7 +14,7 @@ from customers.services import customer_consent_set
 from notifications.models import Notification
 
 
-class CustomerForm(forms.ModelForm):
+class CustomerForm(forms.ModelForm[Customer]):
     # Consent only: name, phone, email and language come from the order system. Staff who
     # could edit them could send a customer's coupon and complaint link to themselves.
     class Meta:
@@ -18,11 +22,10 @@ class CustomerForm(forms.ModelForm):
         fields = ["sms_consent", "email_consent"]
 
 
-class MessageHistoryInline(admin.TabularInline):
+class MessageHistoryInline(admin.TabularInline[Notification, Customer]):
     model = Notification
     verbose_name_plural = _("Messages sent to this customer")
-    fields = ["created_at", "channel", "event_type", "status", "subject", "body"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "channel", "event_type", "status", "subject", "body")
     extra = 0
     max_num = 0
     can_delete = False
@@ -31,7 +34,7 @@ class MessageHistoryInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(admin.ModelAdmin[Customer]):
     form = CustomerForm
     inlines = [MessageHistoryInline]
     list_display = ["name", "external_id", "phone", "email", "language", "sms_consent", "email_consent", "created_at"]
@@ -55,7 +58,9 @@ class CustomerAdmin(admin.ModelAdmin):
         (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
-    def get_search_results(self, request, queryset, search_term):  # type: ignore[no-untyped-def]
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Customer], search_term: str
+    ) -> tuple[QuerySet[Customer], bool]:
         # Agents type the number the caller reads out: 13800138000 or 138 0013 8000.
         digits = "".join(character for character in search_term if character.isdigit())
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -63,7 +68,7 @@ class CustomerAdmin(admin.ModelAdmin):
             queryset |= self.model.objects.filter(phone__endswith=digits[-11:])
         return queryset, may_have_duplicates
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(self, request: HttpRequest, obj: Customer, form: forms.ModelForm[Customer], change: bool) -> None:
         # Only the consent is written, through the service (which stamps when it changed).
         consent = {"sms": obj.sms_consent, "email": obj.email_consent}
         customer = Customer.objects.get(pk=obj.pk) if change else obj

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from compensation.admin import CompensationRuleInline
+from core.users import request_user
 from incidents.models import Incident, IncidentComponent, LinkJob, LinkJobState
 from incidents.services import incident_declare, incident_set_components
 from ops.desk.actions import DeskMixin
@@ -29,7 +30,7 @@ from ops.selectors import flattened, incident_desk
 from reports.admin import FollowUpInline
 
 
-class IncidentComponentInline(admin.TabularInline):
+class IncidentComponentInline(admin.TabularInline[IncidentComponent, Incident]):
     model = IncidentComponent
     extra = 1
     verbose_name_plural = gettext_lazy("Affected service components")
@@ -52,7 +53,7 @@ def _target_cell(due_at: Any, met: bool | None, done_at: Any) -> str:
     )
 
 
-class IncidentAdminForm(forms.ModelForm):
+class IncidentAdminForm(forms.ModelForm[Incident]):
     keep_internal = forms.BooleanField(
         label=gettext_lazy("Keep internal"),
         required=False,
@@ -81,7 +82,7 @@ class IncidentAdminForm(forms.ModelForm):
 
 
 @admin.register(Incident)
-class IncidentAdmin(DeskMixin):
+class IncidentAdmin(DeskMixin[Incident]):
     form = IncidentAdminForm
     list_display = [
         "reference_link",
@@ -101,7 +102,6 @@ class IncidentAdmin(DeskMixin):
     date_hierarchy = "reported_at"
     list_per_page = 50
     inlines = [IncidentComponentInline, CompensationRuleInline, FollowUpInline]
-    autocomplete_fields: list[str] = []
     readonly_fields = [
         "status",
         "reported_at",
@@ -184,7 +184,7 @@ class IncidentAdmin(DeskMixin):
         return _target_cell(incident.recovery_due_at, incident.recovery_met, incident.resolved_at)
 
     def get_fieldsets(self, request: HttpRequest, obj: Incident | None = None) -> list[Any]:
-        fieldsets = super().get_fieldsets(request, obj)
+        fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None:
             return fieldsets
         first_name, first = fieldsets[0]
@@ -205,7 +205,7 @@ class IncidentAdmin(DeskMixin):
             return
         data = form.cleaned_data
         declared = incident_declare(
-            actor=request.user,
+            actor=request_user(request),
             category=data["category"],
             severity=data["severity"],
             title_zh=data["title_zh"],
@@ -233,11 +233,11 @@ class IncidentAdmin(DeskMixin):
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         current = dict(IncidentComponent.objects.filter(incident=form.instance).values_list("component_id", "impact"))
         if impacts != current:
-            incident_set_components(incident_id=form.instance.pk, actor=request.user, impacts=impacts)
+            incident_set_components(incident_id=form.instance.pk, actor=request_user(request), impacts=impacts)
 
     # --- the desk around the form ----------------------------------------------------------
     def desk_context(self, request: HttpRequest, obj: Incident) -> dict[str, Any]:
-        return flattened(incident_desk(incident=obj, user=request.user))
+        return flattened(incident_desk(incident=obj, user=request_user(request)))
 
     def get_urls(self) -> list[URLPattern]:
         progress = path(

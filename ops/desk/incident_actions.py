@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 
 from compensation.approvals import COMPENSATE_PERMISSION, compensation_request_incident
@@ -14,7 +15,7 @@ from incidents import linking
 from incidents.models import LINK_PERMISSION, MANAGE_PERMISSION, Incident
 from incidents.selectors import incident_link_preview
 from incidents.services import incident_post_update, incident_publish, incident_transition
-from ops.desk.actions import DeskAction, Done, Outcome, Shown, User
+from ops.desk.actions import DeskAction, Done, Outcome, Shown
 from ops.desk.incident_forms import (
     LinkCriteriaForm,
     ShiftForm,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -61,7 +61,7 @@ class EstimateForm(forms.Form):
     new_estimate = forms.DateTimeField(label=_("or one new estimate"), required=False, widget=DATETIME_WIDGET)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("delay_hours") is not None and data.get("new_estimate"):
             raise ValidationError(_("Give a delay or a new estimate, not both."))
         data["estimate"] = self.estimate()
@@ -101,9 +101,12 @@ class LinkCriteriaForm(EstimateForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["hubs"].choices = _distinct("hub")
-        self.fields["origin_cities"].choices = _distinct("origin_city")
-        self.fields["destination_cities"].choices = _distinct("destination_city")
+        for name, column in (
+            ("hubs", "hub"),
+            ("origin_cities", "origin_city"),
+            ("destination_cities", "destination_city"),
+        ):
+            cast(forms.MultipleChoiceField, self.fields[name]).choices = _distinct(column)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -113,12 +116,16 @@ class LinkCriteriaForm(EstimateForm):
         return data
 
     def criteria(self) -> LinkCriteria:
+        data = self.cleaned_data
         return LinkCriteria(
-            **{
-                name: self.cleaned_data.get(name)
-                or ([] if name in ("hubs", "origin_cities", "destination_cities", "statuses") else None)
-                for name in LinkCriteria.__dataclass_fields__
-            }
+            hubs=data.get("hubs") or [],
+            origin_cities=data.get("origin_cities") or [],
+            destination_cities=data.get("destination_cities") or [],
+            statuses=data.get("statuses") or [],
+            created_from=data.get("created_from"),
+            created_to=data.get("created_to"),
+            promised_from=data.get("promised_from"),
+            promised_to=data.get("promised_to"),
         )
 
 
