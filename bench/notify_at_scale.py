@@ -55,8 +55,11 @@ def seed(customers: int) -> int:
     from django.utils import timezone
 
     from core import roles
+    from core.bulk import tables_analyze
+    from customers.models import Customer
     from incidents.models import IncidentCategory
     from incidents.services import incident_declare
+    from orders.models import Order
 
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -85,6 +88,8 @@ def seed(customers: int) -> int:
             "FROM customers_customer",
             [HUB, now, now, now],
         )
+    # A carrier's customers and parcels have been in the database long enough to be analysed.
+    tables_analyze(Customer, Order)
     supervisor = get_user_model().objects.create_user(username="bench-supervisor", password=uuid.uuid4().hex)
     supervisor.groups.add(Group.objects.get(name=roles.SUPERVISOR))
     supervisor = get_user_model().objects.get(pk=supervisor.pk)  # permissions cache

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from django.db import connection, transaction
 
+from core.bulk import tables_analyze
 from customers.models import Customer
 from orders.models import Order, ParcelStatus
 
@@ -298,6 +299,7 @@ def seed_scale(*, orders: int, prefix: str = "JD") -> tuple[int, int]:
         else:
             for order_chunk in _chunks(new_orders, SCALE_BATCH_SIZE):
                 Order.objects.bulk_create([_order_model(o, customer_ids[o.customer_external_id]) for o in order_chunk])
+        tables_analyze(Customer, Order)
     return len(missing_customers), len(missing_orders)
 
 
