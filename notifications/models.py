@@ -151,9 +151,12 @@ class Notification(models.Model):
             models.CheckConstraint(condition=_exactly_one_recipient(), name="notification_one_recipient"),
         ]
         indexes = [
-            # The sweeper's and the dispatcher's work: only rows still to send.
+            # The sweeper's and the dispatcher's work: only rows still to send, per channel in
+            # due order, so a channel's claim from the outbox never walks the other's rows.
             models.Index(
-                fields=["next_attempt_at"], condition=models.Q(status="pending"), name="notification_pending_due"
+                fields=["channel", "next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="notification_pending_channel",
             ),
             models.Index(
                 fields=["claimed_at"], condition=models.Q(status="sending"), name="notification_sending_lease"

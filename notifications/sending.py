@@ -79,6 +79,11 @@ FLUSH_AFTER_SECONDS = 0.05
 # Emails handed to each lane at once: one sending, the next ones waiting, so a lane
 # never idles while its last outcome goes back to be written.
 EMAIL_QUEUED_PER_LANE = 4
+# A channel that found no due rows of its kind in the outbox asks again after this long,
+# not on every turn of the loop: at 100,000 messages, a channel that finished first
+# asked dozens of times a second while the other was still sending (found by
+# bench.notify_at_scale: the database's two cores busy with empty claims).
+OUTBOX_DRY_SECONDS = 1.0
 
 
 @dataclass
@@ -129,6 +134,7 @@ class _Sender:
         # own work takes more due work of that channel from the outbox (``take_more``).
         self.own_left = {notification_id for queued in todo.values() for notification_id in queued}
         self.take_more = take_more
+        self.outbox_dry_until: dict[str, float] = {}
         self.limit = settings.NOTIFICATION_MAX_IN_FLIGHT
         self.flush_at = max(1, min(FLUSH_AT, self.limit // 2))
         self.deadline = deadline
@@ -251,8 +257,11 @@ class _Sender:
         find those rows taken and skip them."""
         if not (self.take_more and self.own_left) or channel not in (Channel.SMS, Channel.EMAIL):
             return False
+        if time.monotonic() < self.outbox_dry_until.get(channel, 0.0):
+            return False
         claimed = notifications_claim(channel=channel, limit=self.limit)
         if not claimed:
+            self.outbox_dry_until[channel] = time.monotonic() + OUTBOX_DRY_SECONDS
             return False
         for notification in claimed:
             self.results[notification.pk] = "skipped"
@@ -606,7 +615,7 @@ def notifications_claim(*, ids: list[int] | None = None, channel: str = "", limi
     due = Notification.objects.select_for_update(skip_locked=True).filter(
         status=Status.PENDING, next_attempt_at__lte=now
     )
-    # Without ids: along the partial index of pending rows by due time.
+    # Without ids: along the partial index of pending rows by channel and due time.
     due = due.filter(pk__in=ids) if ids is not None else due.filter(channel=channel).order_by("next_attempt_at")[:limit]
     with transaction.atomic():
         claimable = list(due.values_list("pk", flat=True))

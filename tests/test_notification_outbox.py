@@ -204,6 +204,28 @@ def test_one_smtp_connection_per_lane_carries_many_messages(providers, settings)
     assert smtp.connections <= engine().email.size < 12
 
 
+def test_a_channel_that_runs_dry_asks_the_outbox_again_only_after_a_pause(providers):
+    """SMS finish long before email on their lanes; the finished channel looks for more of its
+    kind in the whole outbox about once a second, not on every turn of the loop."""
+    _twilio, smtp = providers
+    _incident, sms, email = affected(24)
+    smtp.message_delay = 0.1  # 24 emails on a few lanes: well over a second of sending
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            results = notifications_send(ids=ids(sms) + ids(email), take_more=True)
+    finally:
+        smtp.message_delay = 0.0
+
+    outbox_claims = [
+        query["sql"]
+        for query in queries.captured_queries
+        if "SKIP LOCKED" in query["sql"] and "\"channel\" = 'sms'" in query["sql"]
+    ]
+    assert set(results.values()) == {"sent"}
+    assert smtp.last_accepted_at - smtp.first_accepted_at > 0.5
+    assert 1 <= len(outbox_claims) <= 3
+
+
 def test_a_dropped_smtp_connection_is_opened_again_and_nothing_is_lost(providers, settings):
     _twilio, smtp = providers
     settings.EMAIL_HOST_USER = "reconnect-test"
