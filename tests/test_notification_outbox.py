@@ -204,10 +204,11 @@ def test_one_smtp_connection_per_lane_carries_many_messages(providers, settings)
     assert smtp.connections <= engine().email.size < 12
 
 
-def test_a_channel_that_runs_dry_asks_the_outbox_again_only_after_a_pause(providers):
+def test_a_channel_that_runs_dry_asks_the_outbox_again_only_after_a_pause(providers, settings):
     """SMS finish long before email on their lanes; the finished channel looks for more of its
     kind in the whole outbox about once a second, not on every turn of the loop."""
     _twilio, smtp = providers
+    settings.EMAIL_HOST_USER = "dry-test"  # connections of its own, as the other lane tests
     _incident, sms, email = affected(24)
     smtp.message_delay = 0.1  # 24 emails on a few lanes: well over a second of sending
     try:
