@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Mapping, Sequence
+from email._policybase import Compat32
+from email.message import EmailMessage as StdlibEmailMessage
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -78,7 +83,45 @@ def subscription_link(subscription_id: int, action: str) -> str:
     return settings.PUBLIC_BASE_URL + reverse(f"status-subscription-{action}", args=[token])
 
 
-def build_email(notification: Notification) -> EmailMessage:
+# A header value written as it is: printable ASCII, single spaces, nothing to fold or encode.
+_PLAIN_HEADER = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*\Z")
+
+
+class _PlainHeadersFirst(Compat32):
+    """Django's messages' policy (compat32), writing a header that fits on its line in
+    printable ASCII as it is: compat32 sends every value through ``email.header.Header``,
+    which splits and joins it again to the same text — a third of the CPU of building an
+    email, and the email lanes share one interpreter. Anything longer, or with anything
+    else in it, takes the standard path; ``test_email_building`` holds the bytes equal."""
+
+    def _fold(self, name: str, value: object, sanitize: bool) -> str:
+        limit = self.max_line_length or 78
+        if isinstance(value, str) and len(name) + 2 + len(value) <= limit and _PLAIN_HEADER.match(value):
+            return f"{name}: {value}{self.linesep}"
+        folded: str = super()._fold(name, value, sanitize)  # type: ignore[misc]  # typeshed leaves compat32's helper out
+        return folded
+
+
+PLAIN_HEADERS_FIRST = _PlainHeadersFirst()
+
+
+class OutboxEmail(EmailMultiAlternatives):
+    """An email as Django builds it, with the quicker header writing above and a random
+    boundary of its own (the email package would otherwise compile a regular expression for
+    each message to check that its boundary appears nowhere in the text)."""
+
+    def message(
+        self, **options: Any
+    ) -> StdlibEmailMessage:  # typed as django-stubs type Django's (a SafeMIME… at run time)
+        mime = super().message(**options)
+        mime.policy = PLAIN_HEADERS_FIRST
+        if mime.is_multipart():
+            # 128 random bits: no text contains it ("=_" cannot even begin a quoted-printable line).
+            mime.set_boundary(f"=_{secrets.token_hex(16)}")
+        return mime
+
+
+def build_email(notification: Notification) -> OutboxEmail:
     """Multipart text and HTML; one thread per incident; one-click unsubscribe.
 
     Staff alerts are plain text and carry no unsubscribe link (they are work).
@@ -91,7 +134,7 @@ def build_email(notification: Notification) -> EmailMessage:
         headers["References"] = thread
         headers["In-Reply-To"] = thread
     if notification.staff_user_id:
-        return EmailMessage(subject=subject, body=notification.body, to=[notification.recipient], headers=headers)
+        return OutboxEmail(subject=subject, body=notification.body, to=[notification.recipient], headers=headers)
     if notification.subscription_id:
         unsubscribe = subscription_link(notification.subscription_id, "cancel")
     elif notification.customer_id:
@@ -110,7 +153,7 @@ def build_email(notification: Notification) -> EmailMessage:
                 "subscriber": bool(notification.subscription_id),
             },
         )
-    message = EmailMultiAlternatives(
+    message = OutboxEmail(
         subject=subject,
         body=f"{notification.body}\n\n--\n{unsubscribe}\n",
         to=[notification.recipient],
