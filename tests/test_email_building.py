@@ -12,7 +12,10 @@ from notifications.models import Channel, Notification
 
 TITLE_ZH = "受台风影响,广州白云转运中心暂停作业"
 CASES = {
-    "chinese": ("您的包裹可能延误:" + TITLE_ZH, "王芳您好,您的包裹 SF1234567890123 可能延误。\n预计送达 11月25日 18:00。"),
+    "chinese": (
+        "您的包裹可能延误:" + TITLE_ZH,
+        "王芳您好,您的包裹 SF1234567890123 可能延误。\n预计送达 11月25日 18:00。",
+    ),
     "english": ("Your parcel may be late: Typhoon", "Dear Wang,\n\nYour parcel SF1234567890123 may be late."),
     "long subject": ("Update: " + "sorting line 3 restarts at 14:00, " * 6, "Short body."),
     "double  spaces": ("Two  spaces  here", "Body  with  spaces"),
