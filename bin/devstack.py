@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -30,8 +31,8 @@ def commands(host: str, port: str) -> dict[str, list[str]]:
     }
 
 
-def relay(name: str, stream: object) -> None:
-    for line in stream:  # type: ignore[attr-defined]
+def relay(name: str, stream: IO[str]) -> None:
+    for line in stream:
         sys.stdout.write(f"{name:>6} | {line}")
         sys.stdout.flush()
 

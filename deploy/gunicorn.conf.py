@@ -53,4 +53,4 @@ def child_exit(server: object, worker: object) -> None:
     if _metrics_dir:
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]  # gunicorn ships no types: its Worker has pid
