@@ -48,6 +48,11 @@ CHAT_LANES = 2
 # An SMTP server drops a connection left idle for long; reopening one quiet for
 # this long costs a handshake, sending into a dropped one costs a failed message.
 EMAIL_IDLE_SECONDS = 30
+# A connection unused for longer than this is asked whether it is still there (NOOP,
+# one round trip) before a message goes into it: a relay that restarted or dropped it
+# meanwhile costs a reconnect, not a failed message retried minutes later. A lane with
+# work queued goes from one message to the next at once, so a busy lane never asks.
+EMAIL_PROBE_AFTER_SECONDS = 0.05
 
 
 class TransportError(Exception):
@@ -235,9 +240,12 @@ class EmailLanes:
     def _connection(self) -> Any:
         local = self._local
         config = _email_config()
-        stale = getattr(local, "config", None) != config or time.monotonic() - local.used_at > EMAIL_IDLE_SECONDS
-        if getattr(local, "connection", None) is not None and stale:
-            self._close()
+        connection = getattr(local, "connection", None)
+        if connection is not None:
+            idle = time.monotonic() - local.used_at
+            stale = local.config != config or idle > EMAIL_IDLE_SECONDS
+            if stale or (idle > EMAIL_PROBE_AFTER_SECONDS and not _still_open(connection)):
+                self._close()
         if getattr(local, "connection", None) is None:
             connection = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
             connection.open()
@@ -271,6 +279,19 @@ class EmailLanes:
                 provider_status=",".join(sorted(status.status or ["sent"])),
             )
         return Sent(provider_message_id=message.extra_headers.get("Message-ID", "")[:64], provider_status="sent")
+
+
+def _still_open(connection: Any) -> bool:
+    """Whether an SMTP connection still answers (``NOOP``); any other backend (an email
+    provider's HTTP session, the console) reconnects by itself and is taken as open."""
+    smtp = getattr(connection, "connection", None)
+    if not isinstance(smtp, smtplib.SMTP):
+        return True
+    try:
+        code, _message = smtp.noop()
+    except (smtplib.SMTPException, OSError):
+        return False
+    return bool(code == 250)
 
 
 def email_error(error: Exception) -> TransportError:

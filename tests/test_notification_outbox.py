@@ -4,6 +4,7 @@ receipts that come early, connections reused; through the real SDK and SMTP to t
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from notifications.outcomes import Outcome, outcomes_write
 from notifications.receipts import notification_receipt_apply
 from notifications.sending import notifications_claim, notifications_send
 from notifications.services import notifications_retry_failed, notifications_sweep
+from notifications.transports import EMAIL_PROBE_AFTER_SECONDS, engine
 from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident
 
 pytestmark = pytest.mark.django_db
@@ -191,8 +193,6 @@ def test_a_row_freed_by_the_lease_after_its_last_attempt_is_given_up(providers, 
 
 
 def test_one_smtp_connection_per_lane_carries_many_messages(providers, settings):
-    from notifications.transports import engine
-
     _twilio, smtp = providers
     settings.EMAIL_HOST_USER = "lane-test"  # a setting the lanes have not seen: they open afresh
     _incident, _sms, email = affected(12)
@@ -227,21 +227,35 @@ def test_a_channel_that_runs_dry_asks_the_outbox_again_only_after_a_pause(provid
     assert 1 <= len(outbox_claims) <= 3
 
 
-def test_a_dropped_smtp_connection_is_opened_again_and_nothing_is_lost(providers, settings):
+def test_a_connection_the_relay_dropped_while_idle_is_opened_again_before_the_next_message(providers, settings):
     _twilio, smtp = providers
     settings.EMAIL_HOST_USER = "reconnect-test"
     _incident, _sms, email = affected(2)
     assert notifications_send(ids=ids(email[:1])) == {email[0].pk: "sent"}
     smtp.restart()  # the relay restarts: every open connection is gone
+    time.sleep(EMAIL_PROBE_AFTER_SECONDS * 2)  # a quiet moment, as between two updates
 
-    first = notifications_send(ids=ids(email[1:]))
-    Notification.objects.filter(pk=email[1].pk).update(next_attempt_at=timezone.now())
-    second = notifications_send(ids=ids(email[1:]))
+    opened_before = engine().email.connections_opened
+    results = notifications_send(ids=ids(email[1:]))
 
-    assert first[email[1].pk] in ("sent", "retry")  # a broken connection is a retry, never a loss
-    assert "sent" in (first[email[1].pk], second[email[1].pk])
-    assert Notification.objects.get(pk=email[1].pk).status == Status.SENT
+    assert results == {email[1].pk: "sent"}  # not a failed attempt retried minutes later
+    assert engine().email.connections_opened == opened_before + 1
     assert len(smtp.received_by(email[1].recipient)) == 1
+
+
+def test_a_connection_that_breaks_mid_send_is_a_retry_never_a_loss(providers, settings):
+    _twilio, smtp = providers
+    settings.EMAIL_HOST_USER = "break-test"
+    _incident, _sms, email = affected(1)
+    smtp.refuse_next = 1  # the relay answers 451 once: the lane closes its connection
+
+    first = notifications_send(ids=ids(email))
+    Notification.objects.filter(pk=email[0].pk).update(next_attempt_at=timezone.now())
+    second = notifications_send(ids=ids(email))
+
+    assert (first, second) == ({email[0].pk: "retry"}, {email[0].pk: "sent"})
+    assert Notification.objects.get(pk=email[0].pk).status == Status.SENT
+    assert len(smtp.received_by(email[0].recipient)) == 1
 
 
 def test_an_sms_that_says_nothing_new_is_not_sent(providers):
