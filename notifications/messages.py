@@ -110,9 +110,8 @@ class OutboxEmail(EmailMultiAlternatives):
     boundary of its own (the email package would otherwise compile a regular expression for
     each message to check that its boundary appears nowhere in the text)."""
 
-    def message(
-        self, **options: Any
-    ) -> StdlibEmailMessage:  # typed as django-stubs type Django's (a SafeMIME… at run time)
+    # Typed as django-stubs type the method; at run time Django returns a SafeMIME… message.
+    def message(self, **options: Any) -> StdlibEmailMessage:
         mime = super().message(**options)
         mime.policy = PLAIN_HEADERS_FIRST
         if mime.is_multipart():

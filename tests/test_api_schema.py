@@ -30,8 +30,9 @@ def test_api_docs_are_served_without_a_cdn(client):
 
 @pytest.mark.django_db
 def test_the_openapi_document_is_valid(client):
-    from openapi_spec_validator import validate
+    from openapi_spec_validator import OpenAPIV30SpecValidator
 
     document = client.get("/api/v1/schema/?format=json").json()
 
-    validate(document)  # raises, naming the path, on e.g. a default that its own format refuses
+    # Each error names its path, e.g. a default that its own format refuses.
+    assert [error.message for error in OpenAPIV30SpecValidator(document).iter_errors()] == []
