@@ -131,13 +131,16 @@ TEMPLATES = [
 DATABASE_URL = env.url("DATABASE_URL", ("postgres", "postgresql", "sqlite"))
 DATABASES: dict[str, Mapping[str, Any]]
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL,
-            conn_max_age=env.int("CONN_MAX_AGE", 60, minimum=0),
-            conn_health_checks=True,
-        )
-    }
+    database = dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=env.int("CONN_MAX_AGE", 60, minimum=0),
+        conn_health_checks=True,
+    )
+    if database["ENGINE"].endswith("postgresql"):
+        # psycopg's own default, which Django turns off. Django's cursors bind on the client and
+        # never prepare; only core.database.prepared_cursor (the parcel lookup) binds on the server.
+        database["OPTIONS"] = {**database.get("OPTIONS", {}), "prepare_threshold": 5}
+    DATABASES = {"default": database}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -8,9 +8,13 @@ query is a defect: a 500 with its traceback, counted like any other.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
 
 import django.db
 import psycopg
+from django.db import connection
+from django.db.backends.utils import CursorWrapper
 
 # PostgreSQL SQLSTATEs that mean the server is not there for us: class 08 (connection
 # exception) and these. A cancelled statement (57014, statement_timeout) is not one:
@@ -46,3 +50,46 @@ def database_unreachable(error: BaseException) -> bool:
     if isinstance(driver_error, sqlite3.Error):
         return getattr(driver_error, "sqlite_errorcode", 0) & 0xFF in _SQLITE_UNREACHABLE_CODES
     return False
+
+
+class _PreparedExecute:
+    """A psycopg server-binding cursor whose ``execute`` asks for a prepared statement;
+    everything else is the cursor's own."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[object] | None = None) -> psycopg.Cursor[Any]:
+        return self._cursor.execute(sql, params, prepare=True)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
+
+
+def prepared_cursor() -> CursorWrapper:
+    """A cursor for a query a crowd runs: PostgreSQL plans it once per connection.
+
+    Django's cursors bind parameters on the client and send each query whole, so the
+    server plans it every time — for the parcel lookup's join and two ``EXISTS``
+    checks that is 0.25 ms of planning for 0.03 ms of execution. This one binds on the
+    server and keeps the statement prepared on the connection (``prepare_threshold``
+    in ``DATABASES``, which Django leaves off, allows it). It is Django's wrapper
+    around it, so errors are Django's and the query is counted and logged like any
+    other. A transaction-mode pooler in front of PostgreSQL (PgBouncer) must support
+    protocol-level prepared statements (1.21+, ``max_prepared_statements``).
+    Elsewhere (SQLite) it is an ordinary cursor.
+    """
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    # What connection.cursor() does before it makes its cursor.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        # psycopg's plain cursor binds on the server (Django's own binds on the client);
+        # the cast because django-stubs type make_cursor's argument as Django's wrapper.
+        cursor = cast(CursorWrapper, _PreparedExecute(psycopg.Cursor(connection.connection)))
+    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)

@@ -8,6 +8,7 @@ import hashlib
 import ipaddress
 import logging
 import time
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -90,13 +91,15 @@ def proof_attempt_refused(
     """
     caller = client_key(request)
     keys = _proof_keys(scope, tracking_number, caller)
-    if rate_limited(f"{scope}-ip", caller, limit=per_ip, window_seconds=window_seconds):
-        return window_seconds
     try:
-        counts = cache.get_many([keys["parcel"], keys["caller_on_parcel"]])
-        if counts.get(keys["parcel"], 0) < per_parcel:
+        attempts, parcel_failures, caller_failures = _count_and_read(
+            [keys["caller"]], [keys["parcel"], keys["caller_on_parcel"]], window_seconds=window_seconds
+        )
+        if attempts > per_ip:
+            return window_seconds
+        if parcel_failures < per_parcel:
             return 0
-        if counts.get(keys["caller_on_parcel"], 0):
+        if caller_failures:
             return window_seconds
         now = time.time()
         cache.add(keys["ticket"], now, timeout=window_seconds)
@@ -117,17 +120,47 @@ def proof_failure_record(request: HttpRequest, *, scope: str, tracking_number: s
 
 
 def _count_attempts(cache_keys: list[str], *, window_seconds: int) -> list[int]:
+    """Count one attempt on each key (a window of ``window_seconds`` from its first); their counts."""
+    return _count_and_read(cache_keys, [], window_seconds=window_seconds)
+
+
+# Count one attempt on each of the first ARGV[2] keys (a window of ARGV[1] seconds from the
+# first attempt) and read the counters in the rest (a missing one is nil).
+_COUNT_AND_READ = """
+local counted = tonumber(ARGV[2])
+local answer = {}
+for index = 1, #KEYS do
+  if index <= counted then
+    redis.call('SET', KEYS[index], 0, 'EX', ARGV[1], 'NX')
+    answer[index] = redis.call('INCR', KEYS[index])
+  else
+    answer[index] = redis.call('GET', KEYS[index])
+  end
+end
+return answer
+"""
+
+
+def _count_and_read(count_keys: list[str], read_keys: list[str], *, window_seconds: int) -> list[int]:
+    """Count one attempt on each of ``count_keys`` and read ``read_keys``: their counts, in order.
+
+    One round trip to Redis, a script rather than a pipeline (which copies the client's
+    table of reply parsers each time): a crowd of parcel lookups in an outage checks on every
+    request. The keys are the cache's own (prefix, version), so the cache API reads the same
+    counters. Without Redis (the embedded quick start) the cache API does it.
+    """
     if not settings.REDIS_URL:
-        return [1 if cache.add(key, 1, timeout=window_seconds) else cache.incr(key) for key in cache_keys]
-    # One round trip for all the counters instead of two or three commands each through
-    # the cache API: a crowd of parcel lookups in an outage counts on every request. The
-    # keys are the cache's own (prefix, version), so the cache API reads the same counters.
-    pipeline = _redis().pipeline(transaction=False)
-    for key in cache_keys:
-        full_key = cache.make_and_validate_key(key)
-        pipeline.set(full_key, 0, ex=window_seconds, nx=True)
-        pipeline.incr(full_key)
-    return pipeline.execute()[1::2]
+        counted = [1 if cache.add(key, 1, timeout=window_seconds) else cache.incr(key) for key in count_keys]
+        read = cache.get_many(read_keys)
+        return [*counted, *(read.get(key, 0) for key in read_keys)]
+    keys = [cache.make_and_validate_key(key) for key in (*count_keys, *read_keys)]
+    answer = _count_and_read_script()(keys=keys, args=[window_seconds, len(count_keys)])
+    return [int(value or 0) for value in answer]
+
+
+@functools.cache
+def _count_and_read_script() -> Any:
+    return _redis().register_script(_COUNT_AND_READ)
 
 
 @functools.cache

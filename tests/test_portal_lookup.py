@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from core import roles
+from core import ratelimit, roles
 from incidents.criteria import LinkCriteria
 from incidents.linking import incident_link_orders
 from incidents.models import Visibility
 from incidents.services import incident_post_update
 from notifications.models import Notification, Status
+from tests import quickstart
 from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident, typhoon_outage
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +44,18 @@ def test_a_parcel_no_incident_touched_is_looked_up_in_one_query(client, django_a
         response = client.post(TRACK, {"tracking_number": "SF6660000000002", "phone_last4": "5555"})
 
     assert "SF6660000000002" in response.content.decode()
+
+
+def test_the_lookup_is_planned_once_a_connection_not_on_every_request(client):
+    OrderFactory(tracking_number="SF6660000000003", customer=CustomerFactory(phone="+8613800136666"))
+
+    for digits in ("6666", "0000"):
+        client.post(TRACK, {"tracking_number": "SF6660000000003", "phone_last4": digits})
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%customer_phone%"])
+        prepared = cursor.fetchall()
+    assert len(prepared) == 1  # one statement, prepared on the first lookup and reused
 
 
 def test_an_internal_incident_stays_out_of_the_lookup(client, django_assert_num_queries):
@@ -95,6 +109,32 @@ def test_lookups_are_rate_limited_per_tracking_number(client, delayed_parcel):
     assert client.post(TRACK, {"tracking_number": "SF6660000000001", "phone_last4": "4321"}).status_code == 429
 
 
+@pytest.fixture
+def redis_down_for_limits(settings):
+    """The rate limits' Redis at a port nothing listens on (its client is made once per process)."""
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    ratelimit._redis.cache_clear()
+    ratelimit._count_and_read_script.cache_clear()
+    yield
+    ratelimit._redis.cache_clear()
+    ratelimit._count_and_read_script.cache_clear()
+
+
+def test_with_redis_down_lookups_are_answered_and_the_gap_is_logged(
+    client, delayed_parcel, redis_down_for_limits, caplog
+):
+    wrong = client.post(TRACK, {"tracking_number": "SF6660000000001", "phone_last4": "0000"}, HTTP_ACCEPT_LANGUAGE="en")
+    right = client.post(TRACK, {"tracking_number": "SF6660000000001", "phone_last4": "4321"})
+
+    assert wrong.status_code == 200
+    assert "We could not find a parcel" in wrong.content.decode()
+    assert right.status_code == 200
+    assert "广州白云转运中心暂停作业" in right.content.decode()
+    gaps = [record for record in caplog.records if record.getMessage() == "rate limit unavailable"]
+    assert len(gaps) == 3  # two checks and one wrong answer not counted
+    assert {record.scope for record in gaps} == {"lookup"}
+
+
 def test_incident_page_shows_public_updates_only(client, delayed_parcel):
     incident, _order = delayed_parcel
     manager = UserFactory(role=roles.INCIDENT_MANAGER)
@@ -118,3 +158,31 @@ def test_messages_link_to_the_incident_page(delayed_parcel):
     notification = Notification.objects.filter(customer=order.customer, incident=incident).first()
 
     assert message_contexts([notification])[notification.pk]["link"].endswith(f"/incidents/{incident.pk}/")
+
+
+def lookup_as_shown() -> dict[str, bool]:
+    """The delayed parcel's lookup, checked against its own rows in local time (run here on
+    PostgreSQL and by ``tests.quickstart`` on SQLite, whose driver hands back naive times)."""
+    from django.test import Client
+
+    incident, order = typhoon_outage(tracking_number="SF6660000000009")
+    link = order.incident_links.get()
+    page = Client().post(TRACK, {"tracking_number": "SF6660000000009", "phone_last4": "4321"}).content.decode()
+    minute = "%Y-%m-%d %H:%M"
+    return {
+        "title": incident.title_zh in page,
+        "promised": f"<dd>{timezone.localtime(link.original_promise).strftime(minute)}</dd>" in page,
+        "new estimate": f"<strong>{timezone.localtime(link.new_estimate).strftime(minute)}</strong>" in page,
+        "coupon": order.coupons.get().code in page,
+        "masked name": "王*" in page,
+    }
+
+
+def test_the_lookup_shows_the_same_local_times_on_the_quick_start_sqlite(quickstart_database, tmp_path):
+    on_sqlite = quickstart.run(
+        "tests.test_portal_lookup:lookup_as_shown", var_dir=tmp_path, template=quickstart_database
+    )
+
+    assert connection.vendor == "postgresql"
+    assert lookup_as_shown() == on_sqlite == dict.fromkeys(on_sqlite, True)
+    assert len(on_sqlite) == 5
