@@ -203,6 +203,7 @@ http {{
         listen 127.0.0.1:{FILE_PORT};
         server_tokens off;
         etag off;
+        open_file_cache max=100 inactive=60s;  # as the cache's locations: the best a file can be served
         location = /status {{
             alias {static_file};
             default_type "{content_type}";
