@@ -136,9 +136,9 @@ if DATABASE_URL:
         conn_max_age=env.int("CONN_MAX_AGE", 60, minimum=0),
         conn_health_checks=True,
     )
-    if database["ENGINE"].endswith("postgresql"):
+    if database["ENGINE"].endswith("postgresql") and env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
         # psycopg's own default, which Django turns off. Django's cursors bind on the client and
-        # never prepare; only core.database.prepared_cursor (the parcel lookup) binds on the server.
+        # never prepare; only core.database.prepared_rows (the parcel lookup) binds on the server.
         database["OPTIONS"] = {**database.get("OPTIONS", {}), "prepare_threshold": 5}
     DATABASES = {"default": database}
 else:

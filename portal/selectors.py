@@ -13,7 +13,7 @@ from django.db import DEFAULT_DB_ALIAS
 from compensation.models import Coupon
 from compensation.selectors import coupons_for_customer_view
 from core.bilingual import Bilingual
-from core.database import prepared_cursor
+from core.database import prepared_rows
 from customers.models import Customer
 from incidents.models import OPEN_STATUSES, AffectedOrder, Incident
 from notifications.models import Notification, Status
@@ -81,20 +81,18 @@ def parcel_for_customer(*, tracking_number: str, phone_last4: str) -> ParcelView
     outage — and one more each for its incidents and its coupons when it has any.
     Same answer and same query for an unknown number and for wrong digits, as in
     ``order_for_proof``. Both written-out queries are prepared statements on the
-    connection (``prepared_cursor``): planning them cost eight times running them.
+    connection (``prepared_rows``): planning them cost eight times running them.
     """
-    with prepared_cursor() as cursor:
-        cursor.execute(_lookup_sql(), [tracking_number])
-        row = cursor.fetchone()
+    rows = prepared_rows(_lookup_sql(), [tracking_number])
+    row = rows[0] if rows else None
     *order_values, customer_name, phone, is_affected, has_coupons = row or (None,) * 12
     if not hmac.compare_digest((phone or "0000")[-4:].encode(), phone_last4.encode()) or row is None:
         return None
     order = Order.from_db(DEFAULT_DB_ALIAS, _LOOKUP_ORDER_FIELDS, [_aware(value) for value in order_values])
     parcel = ParcelView(order=order, masked_name=_mask(customer_name or ""))
     if is_affected:
-        with prepared_cursor() as cursor:
-            cursor.execute(_delays_sql(), [order.customer_id, Status.SENT, Status.DELIVERED, order.pk])
-            parcel.links = [ParcelDelay(*map(_aware, values)) for values in cursor.fetchall()]
+        delays = prepared_rows(_delays_sql(), [order.customer_id, Status.SENT, Status.DELIVERED, order.pk])
+        parcel.links = [ParcelDelay(*map(_aware, values)) for values in delays]
         parcel.messages_sent = sum(link.messages_sent for link in parcel.links)
     if has_coupons:
         parcel.coupons = list(coupons_for_customer_view(customer_id=order.customer_id, order_id=order.pk))
@@ -107,16 +105,22 @@ def _aware(value: Any) -> Any:
     return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
 
 
-# The order's columns _lookup_sql reads first, in its order; the rest of the order is deferred.
+# The order's columns _lookup_sql reads first, in the model's order (Order.from_db fills the
+# fields it is given in that order and defers the rest).
 _LOOKUP_ORDER_FIELDS = [
-    "id",
-    "tracking_number",
-    "customer_id",
-    "origin_city",
-    "destination_city",
-    "status",
-    "promised_delivery",
-    "current_estimate",
+    field.attname
+    for field in Order._meta.concrete_fields
+    if field.attname
+    in {
+        "id",
+        "tracking_number",
+        "customer_id",
+        "origin_city",
+        "destination_city",
+        "status",
+        "promised_delivery",
+        "current_estimate",
+    }
 ]
 
 

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from datetime import datetime
+
+import psycopg
 import pytest
 from django.db import connection
+from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils import timezone
 
@@ -11,8 +15,10 @@ from incidents.linking import incident_link_orders
 from incidents.models import Visibility
 from incidents.services import incident_post_update
 from notifications.models import Notification, Status
+from portal.selectors import parcel_for_customer
 from tests import quickstart
 from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident, typhoon_outage
+from tests.test_status_page import database_down
 
 pytestmark = pytest.mark.django_db
 TRACK = reverse("track")
@@ -56,6 +62,42 @@ def test_the_lookup_is_planned_once_a_connection_not_on_every_request(client):
         cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%customer_phone%"])
         prepared = cursor.fetchall()
     assert len(prepared) == 1  # one statement, prepared on the first lookup and reused
+
+
+def _column_type(table: str, column: str, sql_type: str) -> None:
+    """A migration run by another process (``deploy/``'s migrate) while this one serves."""
+    database = connection.settings_dict
+    with psycopg.connect(
+        dbname=database["NAME"], host=database["HOST"], port=database["PORT"] or 5432, user=database["USER"]
+    ) as other:
+        other.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {sql_type}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lookup_prepared_before_a_migration_changed_a_column_it_reads_asks_again(caplog):
+    OrderFactory(tracking_number="SF6660000000004", customer=CustomerFactory(name="李雷", phone="+8613800137777"))
+    assert parcel_for_customer(tracking_number="SF6660000000004", phone_last4="7777") is not None  # prepared
+
+    _column_type("customers_customer", "name", "varchar(120)")
+    try:
+        parcel = parcel_for_customer(tracking_number="SF6660000000004", phone_last4="7777")
+    finally:
+        _column_type("customers_customer", "name", "varchar(100)")
+        connection.close()  # its statements were prepared against the wider column
+
+    assert parcel is not None and parcel.masked_name == "李*"
+    assert "prepared statement outdated by a schema change: new connection" in caplog.messages
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_database_down_the_lookup_says_so_with_a_503(client):
+    with database_down():
+        response = client.post(
+            TRACK, {"tracking_number": "SF6660000000005", "phone_last4": "1234"}, HTTP_ACCEPT_LANGUAGE="en"
+        )
+
+    assert response.status_code == 503
+    assert "Parcel lookup is temporarily unavailable" in response.content.decode()
 
 
 def test_an_internal_incident_stays_out_of_the_lookup(client, django_assert_num_queries):
@@ -168,11 +210,14 @@ def lookup_as_shown() -> dict[str, bool]:
     incident, order = typhoon_outage(tracking_number="SF6660000000009")
     link = order.incident_links.get()
     page = Client().post(TRACK, {"tracking_number": "SF6660000000009", "phone_last4": "4321"}).content.decode()
-    minute = "%Y-%m-%d %H:%M"
+
+    def minute(value: datetime) -> str:  # as Django's own |date:"Y-m-d H:i" writes it
+        return date_filter(timezone.localtime(value), "Y-m-d H:i")
+
     return {
         "title": incident.title_zh in page,
-        "promised": f"<dd>{timezone.localtime(link.original_promise).strftime(minute)}</dd>" in page,
-        "new estimate": f"<strong>{timezone.localtime(link.new_estimate).strftime(minute)}</strong>" in page,
+        "promised": f"<dd>{minute(link.original_promise)}</dd>" in page,
+        "new estimate": f"<strong>{minute(link.new_estimate)}</strong>" in page,
         "coupon": order.coupons.get().code in page,
         "masked name": "王*" in page,
     }

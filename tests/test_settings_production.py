@@ -32,7 +32,7 @@ PRINT_SETTINGS = (
 )
 
 
-def load_settings(overrides: dict[str, str | None]) -> subprocess.CompletedProcess[str]:
+def load_settings(overrides: dict[str, str | None], show: str = PRINT_SETTINGS) -> subprocess.CompletedProcess[str]:
     environment = {
         key: value for key, value in os.environ.items() if key not in SECURE and key != "DJANGO_SETTINGS_MODULE"
     }
@@ -43,7 +43,7 @@ def load_settings(overrides: dict[str, str | None]) -> subprocess.CompletedProce
         else:
             environment[key] = value
     return subprocess.run(
-        [sys.executable, "-c", PRINT_SETTINGS], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", show], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
     )
 
 
@@ -146,3 +146,15 @@ def test_notification_settings_out_of_range_stop_start_up_naming_the_variable(ov
 
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(("value", "threshold"), [(None, 5), ("false", None)])
+def test_prepared_statements_are_on_unless_a_pooler_needs_them_off(value, threshold):
+    show = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "print(json.dumps(settings.DATABASES['default']['OPTIONS'].get('prepare_threshold')))"
+    )
+    result = load_settings({"DATABASE_PREPARED_STATEMENTS": value}, show)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == threshold
