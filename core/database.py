@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import django.db
@@ -82,7 +83,9 @@ def prepared_rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     in ``DATABASES``, which Django leaves off, allows it; ``DATABASE_PREPARED_STATEMENTS=false``
     turns it off for a pooler that cannot keep them, such as PgBouncer before 1.21 in
     transaction mode). The cursor is in Django's wrapper: errors are Django's, and the query
-    is counted and logged like any other. Elsewhere (SQLite) it is an ordinary query.
+    is counted and logged like any other. Elsewhere (SQLite) it is an ordinary query, its
+    times made aware as the ORM would (SQLite's driver hands a cursor the stored UTC time
+    without its zone).
 
     A statement prepared before a migration changed the type of a column it reads is
     refused by PostgreSQL ("cached plan must not change result type") on that connection
@@ -103,7 +106,13 @@ def _prepared_fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     with _prepared_cursor() as cursor:
         cursor.execute(sql, params)
         rows: list[tuple[Any, ...]] = cursor.fetchall()
-    return rows
+    if connection.vendor == "postgresql":
+        return rows
+    return [tuple(_aware(value) for value in row) for row in rows]
+
+
+def _aware(value: object) -> object:
+    return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
 
 
 def _prepared_cursor() -> CursorWrapper:

@@ -53,7 +53,7 @@ def rate_limited(scope: str, key: str, *, limit: int, window_seconds: int) -> bo
     answering when Redis is in trouble.
     """
     try:
-        [count] = _count_attempts([f"ratelimit:{scope}:{key}"], window_seconds=window_seconds)
+        [count] = _count_and_read([f"ratelimit:{scope}:{key}"], [], window_seconds=window_seconds)
     except Exception as error:  # noqa: BLE001
         logger.warning("rate limit unavailable", extra={"scope": scope, "error": type(error).__name__})
         return False
@@ -114,14 +114,9 @@ def proof_failure_record(request: HttpRequest, *, scope: str, tracking_number: s
     """A wrong answer for this parcel, from a caller that was let through."""
     keys = _proof_keys(scope, tracking_number, client_key(request))
     try:
-        _count_attempts([keys["parcel"], keys["caller_on_parcel"]], window_seconds=window_seconds)
+        _count_and_read([keys["parcel"], keys["caller_on_parcel"]], [], window_seconds=window_seconds)
     except Exception as error:  # noqa: BLE001
         logger.warning("rate limit unavailable", extra={"scope": scope, "error": type(error).__name__})
-
-
-def _count_attempts(cache_keys: list[str], *, window_seconds: int) -> list[int]:
-    """Count one attempt on each key (a window of ``window_seconds`` from its first); their counts."""
-    return _count_and_read(cache_keys, [], window_seconds=window_seconds)
 
 
 # Count one attempt on each of the first ARGV[2] keys (a window of ARGV[1] seconds from the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hmac
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import DEFAULT_DB_ALIAS
@@ -84,25 +84,18 @@ def parcel_for_customer(*, tracking_number: str, phone_last4: str) -> ParcelView
     connection (``prepared_rows``): planning them cost eight times running them.
     """
     rows = prepared_rows(_lookup_sql(), [tracking_number])
-    row = rows[0] if rows else None
-    *order_values, customer_name, phone, is_affected, has_coupons = row or (None,) * 12
-    if not hmac.compare_digest((phone or "0000")[-4:].encode(), phone_last4.encode()) or row is None:
+    *order_values, customer_name, phone, is_affected, has_coupons = rows[0] if rows else _NOT_FOUND
+    if not hmac.compare_digest(phone[-4:].encode(), phone_last4.encode()) or not rows:
         return None
-    order = Order.from_db(DEFAULT_DB_ALIAS, _LOOKUP_ORDER_FIELDS, [_aware(value) for value in order_values])
-    parcel = ParcelView(order=order, masked_name=_mask(customer_name or ""))
+    order = Order.from_db(DEFAULT_DB_ALIAS, _LOOKUP_ORDER_FIELDS, order_values)
+    parcel = ParcelView(order=order, masked_name=_mask(customer_name))
     if is_affected:
         delays = prepared_rows(_delays_sql(), [order.customer_id, Status.SENT, Status.DELIVERED, order.pk])
-        parcel.links = [ParcelDelay(*map(_aware, values)) for values in delays]
+        parcel.links = [ParcelDelay(*values) for values in delays]
         parcel.messages_sent = sum(link.messages_sent for link in parcel.links)
     if has_coupons:
         parcel.coupons = list(coupons_for_customer_view(customer_id=order.customer_id, order_id=order.pk))
     return parcel
-
-
-def _aware(value: Any) -> Any:
-    """A time from the database as the ORM would give it: SQLite's driver hands a cursor the
-    stored UTC time without its zone (PostgreSQL's comes with it); anything else as it is."""
-    return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
 
 
 # The order's columns _lookup_sql reads first, in the model's order (Order.from_db fills the
@@ -122,6 +115,8 @@ _LOOKUP_ORDER_FIELDS = [
         "current_estimate",
     }
 ]
+# A row for a number no parcel has: its digits compared all the same (with "0000"), in as long.
+_NOT_FOUND: tuple[Any, ...] = (*[None] * len(_LOOKUP_ORDER_FIELDS), "", "0000", False, False)
 
 
 @functools.cache
