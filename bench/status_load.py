@@ -6,16 +6,16 @@ Starts, on a scratch database with the demo data and (by default) 1,000,000 orde
 - a minimal Django app (bench/minimal_app.py) under gunicorn with the same flags,
   answering the bytes and headers the project gave for the same request, and
   running one indexed query on the orders table for the lookup,
-- nginx with the shipped deploy/nginx configuration (the cache for ``/`` and
-  ``/api/v2/``; TLS off, everything else as shipped) in front of the project, and
-  a second nginx server answering the same bytes from a static file,
+- nginx with the shipped deploy/nginx configuration (TLS off, everything else as
+  shipped: ``/`` from the files the project publishes, the cache behind it) in front
+  of the project, and a second nginx server answering the same bytes from a static file,
 
 then drives each with wrk at 64 connections, our side and its yardstick back to back
 in each round (the machine is shared: a pair sees the same load), and prints the
 best round's requests per second and p99 of each, and the median of the rounds' ratios:
 
 - ``/`` and ``/api/v2/summary.json``: the project against the minimal app (goal ≥ 0.95, p99 ≤ 50 ms),
-- ``/`` behind the nginx cache against nginx serving the file (goal ≥ 0.8),
+- ``/`` behind the shipped nginx against nginx serving the file (goal ≥ 0.8),
 - ``POST /track/`` with right digits for random parcels among the 1M (one in eight
   delayed by an open incident) against the minimal app's one-query view (goal ≥ 0.5,
   p99 ≤ 100 ms).
@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devtools.harness import ROOT, free_port, scratch_django
+from devtools.nginx import binary, main_config, running, shipped_server
 
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parcel_bench_portal")
 
@@ -135,9 +136,10 @@ def gunicorn(app: str, port: int, workers: int, environment: dict[str, str], pro
         server.wait(timeout=30)
 
 
-def project_environment() -> dict[str, str]:
+def project_environment(published: Path) -> dict[str, str]:
     return {
         **os.environ,
+        "STATUS_PUBLISH_DIR": str(published),  # as production: nginx sends the status page from there
         "DATABASE_URL": SERVER_URL,
         "REDIS_URL": REDIS_URL,
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -162,78 +164,34 @@ def capture_answers(pages: tuple[str, ...]) -> dict[str, dict]:  # type: ignore[
     return answers
 
 
-def nginx_config(workdir: Path, static_file: Path, headers: list[tuple[str, str]]) -> Path:
-    """The shipped parcel.conf, TLS off, on our ports; plus a server answering ``static_file``
-    with ``headers`` (the app's), so both send the same bytes."""
-    shipped = (ROOT / "deploy" / "nginx" / "parcel.conf").read_text()
-    # The port-80 server only redirects to HTTPS; the bench speaks plain HTTP to the HTTPS server's config.
-    plain, secure = shipped.split("\nserver {", 2)[0], "server {" + shipped.split("\nserver {", 2)[2]
-    replacements = [
-        (r"listen 443 ssl http2;\n\s*listen \[::\]:443 ssl http2;", f"listen 127.0.0.1:{CACHE_PORT};"),
-        (r"\n\s*ssl_[a-z_]+ [^;]+;", ""),
-        (r"/var/cache/nginx/parcel", str(workdir / "cache")),
-        (r"/etc/nginx/parcel/", str(ROOT / "deploy" / "nginx") + "/"),
-    ]
-    config = plain + "\n" + secure
-    for pattern, replacement in replacements:
-        config, count = re.subn(pattern, replacement, config)
-        if not count:
-            raise SystemExit(f"deploy/nginx/parcel.conf changed: {pattern!r} not found; update the bench")
+def nginx_servers(workdir: Path, static_file: Path, headers: list[tuple[str, str]]) -> str:
+    """The shipped parcel.conf (TLS off, on our port, the published files where the project
+    writes them), plus a server answering ``static_file`` with ``headers`` (the app's), so both
+    send the same bytes."""
     content_type = next(value for name, value in headers if name.lower() == "content-type")
     file_headers = "\n            ".join(
         f'add_header {name} "{_nginx_quoted(value)}";'
         for name, value in headers
         if name.lower() not in {"content-type", "content-length", "last-modified"}
     )
-    main = f"""
-worker_processes auto;
-pid {workdir}/nginx.pid;
-error_log {workdir}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {workdir}/client_body;
-    proxy_temp_path {workdir}/proxy;
-    fastcgi_temp_path {workdir}/fastcgi;
-    uwsgi_temp_path {workdir}/uwsgi;
-    scgi_temp_path {workdir}/scgi;
-    upstream parcel_web {{ server 127.0.0.1:{PROJECT_PORT} fail_timeout=0; keepalive 16; }}
-    {config}
+    return f"""
+    {shipped_server(workdir, CACHE_PORT, workdir / "published")}
     server {{
         listen 127.0.0.1:{FILE_PORT};
         server_tokens off;
         etag off;
-        open_file_cache max=100 inactive=60s;  # as the cache's locations: the best a file can be served
+        open_file_cache max=100 inactive=60s;  # as the status page's location: the best a file can be served
         location = /status {{
             alias {static_file};
             default_type "{content_type}";
             {file_headers}
         }}
     }}
-}}
 """
-    path = workdir / "nginx.conf"
-    path.write_text(main)
-    return path
 
 
 def _nginx_quoted(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
-@contextmanager
-def nginx(workdir: Path, static_file: Path, headers: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
-    config = nginx_config(workdir, static_file, headers)
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    base = [binary, "-p", str(workdir), "-c", str(config), "-e", str(workdir / "error.log")]
-    subprocess.run([*base, "-t", "-q"], check=True)
-    server = subprocess.Popen([*base, "-g", "daemon off;"], stderr=subprocess.PIPE)
-    try:
-        _wait_until_answering(server, f"http://127.0.0.1:{FILE_PORT}/status", "nginx")
-        yield server
-    finally:
-        server.send_signal(signal.SIGQUIT)
-        server.wait(timeout=30)
 
 
 def wrk(url: str, seconds: int, script: str | None = None) -> tuple[float, float, int]:
@@ -322,22 +280,24 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers, the same for both apps")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; each compares its pairs back to back")
     args = parser.parse_args()
-    for tool in ("wrk", "nginx"):
-        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
-            raise SystemExit(f"{tool} is needed: apt-get install wrk nginx-light")
-
-    scratch_django(SERVER_URL, REDIS_URL)
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    started = time.perf_counter()
-    pairs = seed(args.orders)
-    print(f"seeded demo data + {args.orders:,} orders in {time.perf_counter() - started:.0f} s")
+    if not shutil.which("wrk") or not binary():
+        raise SystemExit("wrk and nginx are needed: apt-get install wrk nginx-light")
 
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="status-load-")))
-        workdir.chmod(0o755)  # nginx's workers run as nobody and read the static file here
-        stack.enter_context(gunicorn("config.wsgi", PROJECT_PORT, args.workers, project_environment(), "/"))
+        workdir.chmod(0o755)  # nginx's workers run as nobody and read the files here
+        # Every process that renders the status page writes its files here, as in production.
+        scratch_django(SERVER_URL, REDIS_URL, STATUS_PUBLISH_DIR=str(workdir / "published"))
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        started = time.perf_counter()
+        pairs = seed(args.orders)
+        print(f"seeded demo data + {args.orders:,} orders in {time.perf_counter() - started:.0f} s")
+
+        stack.enter_context(
+            gunicorn("config.wsgi", PROJECT_PORT, args.workers, project_environment(workdir / "published"), "/")
+        )
         answers = capture_answers(PAGES)
         (workdir / "answers.json").write_text(json.dumps(answers))
         static_file = workdir / "status.html.gz"
@@ -350,7 +310,8 @@ def main() -> None:
         stack.enter_context(
             gunicorn("bench.minimal_app:application", MINIMAL_PORT, args.workers, minimal_environment, "/")
         )
-        stack.enter_context(nginx(workdir, static_file, answers["/"]["headers"]))
+        config = main_config(workdir, PROJECT_PORT, nginx_servers(workdir, static_file, answers["/"]["headers"]))
+        stack.enter_context(running(config, f"http://127.0.0.1:{FILE_PORT}/status"))
         project_lookup = lookup_script(pairs, "/track/")
         minimal_lookup = lookup_script(pairs, "/bench/lookup")
         stack.callback(os.unlink, project_lookup)

@@ -52,6 +52,20 @@ _ensure_chromium() {
   exit 1
 }
 
+_ensure_nginx() {
+  # The status page's file path is tested through nginx with the shipped deploy/nginx configuration.
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian's nginx-light for the nginx tests …"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light) >/dev/null
+    # Debian starts the packaged site on port 80; the tests run their own nginx.
+    (service nginx stop || true) >/dev/null 2>&1
+    [ -x /usr/sbin/nginx ] && return 0
+  fi
+  echo "The nginx tests need nginx: apt-get install nginx-light." >&2
+  exit 1
+}
+
 _ensure_alertmanager() {
   # The live monitoring test runs Alertmanager's own binary against the test server.
   [ -x "${ALERTMANAGER_PATH:-/usr/bin/prometheus-alertmanager}" ] && return 0
@@ -95,6 +109,7 @@ _ensure_axe_core() {
 if [ -z "${TEST_DATABASE_URL:-}" ]; then _ensure_postgres; fi
 if [ -z "${TEST_REDIS_URL:-}" ]; then _ensure_redis; fi
 _ensure_chromium
+_ensure_nginx
 _ensure_alertmanager
 _ensure_pdf_libraries
 _ensure_axe_core

@@ -10,6 +10,10 @@ Rebuilds take a lock and coalesce: a change that arrives while another process
 is rebuilding marks the page dirty, and the builder goes round again before it
 lets go, so one rebuild runs at a time and no change is missed. A cold cache is
 filled by one request while the others wait for it (no stampede).
+
+Where ``STATUS_PUBLISH_DIR`` is set (production), each rendering of the status page
+is also written there as ``status.<language>.html`` and its ``.gz``, for nginx to
+send to anonymous visitors without asking the app (``deploy/nginx/status-file.conf``).
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ import gzip
 import hashlib
 import json
 import logging
+import os
+import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -47,6 +54,7 @@ RECHECK_SECONDS = 1.0
 COLD_WAIT_SECONDS = 5.0
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
 JSON_TYPE = "application/json; charset=utf-8"
+FILE_NAMES = ("status.html",)  # what nginx sends from STATUS_PUBLISH_DIR
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,7 @@ def _current() -> dict[tuple[str, str], Published]:
         if _memo.outputs:
             _memo.checked = now
             return _memo.outputs
-        return _remember(None, render_all(status_snapshot()))
+        return _remember(None, _written(render_all(status_snapshot())))
     if _memo.outputs:
         # Redis lost it (restart, eviction): keep serving ours and rebuild once, behind the lock.
         _memo.checked = now
@@ -135,6 +143,9 @@ def _adopt(blob: tuple[str, dict[tuple[str, str], Published]] | None) -> bool:
         return False
     generation, outputs = blob
     _remember(generation, outputs)
+    if _files_missing():
+        # Rendered by a process without STATUS_PUBLISH_DIR, or before it was set: nginx needs them.
+        _written(outputs)
     return True
 
 
@@ -154,7 +165,7 @@ def _fill_cold() -> dict[tuple[str, str], Published]:
         if _adopt(cache.get(KEY_BLOB)):
             return _memo.outputs
     logger.warning("status page still cold after waiting; rendering here")
-    return _remember(None, render_all(status_snapshot()))
+    return _remember(None, _written(render_all(status_snapshot())))
 
 
 def mark_changed() -> None:
@@ -189,7 +200,7 @@ def rebuild() -> bool:
             while True:
                 marker = cache.get(KEY_DIRTY)
                 started = time.monotonic()
-                outputs = render_all(status_snapshot())
+                outputs = _written(render_all(status_snapshot()))
                 generation = uuid.uuid4().hex
                 cache.set(KEY_BLOB, (generation, outputs), timeout=None)
                 cache.set(KEY_GENERATION, generation, timeout=None)
@@ -205,6 +216,69 @@ def rebuild() -> bool:
         # A change that came between our last look and the release found the lock taken: go again.
         if cache.get(KEY_DIRTY) == marker:
             return built
+
+
+def _written(outputs: dict[tuple[str, str], Published]) -> dict[tuple[str, str], Published]:
+    """``outputs``, after writing the status page's files for nginx (if ``STATUS_PUBLISH_DIR`` is set).
+
+    Each file is replaced whole (written aside, then renamed), the ``.gz`` before the page nginx
+    looks for. A failure is logged and never stops the rendering: nginx keeps sending the last files.
+    """
+    directory = settings.STATUS_PUBLISH_DIR
+    if not directory:
+        return outputs
+    try:
+        root = Path(directory)
+        root.mkdir(parents=True, exist_ok=True)
+        for (name, language), rendering in outputs.items():
+            if name in FILE_NAMES:
+                target = root / _file_name(name, language)
+                _file_replace(target.with_name(target.name + ".gz"), rendering.gzipped)
+                _file_replace(target, rendering.body)
+    except OSError as error:
+        logger.error(
+            "status page files not written; nginx keeps sending the last ones",
+            extra={"directory": directory, "error": str(error)},
+        )
+    return outputs
+
+
+def _files_missing() -> bool:
+    directory = settings.STATUS_PUBLISH_DIR
+    if not directory:
+        return False
+    root = Path(directory)
+    return not all((root / _file_name(name, language)).exists() for name in FILE_NAMES for language in LANGUAGES)
+
+
+def _file_name(name: str, language: str) -> str:
+    stem, suffix = name.rsplit(".", 1)
+    return f"{stem}.{language}.{suffix}"
+
+
+def _file_replace(target: Path, content: bytes) -> None:
+    """Put ``content`` at ``target`` unless it is there already.
+
+    nginx's validators are the file's time and size, so an unchanged file keeps its time (browsers
+    keep getting 304s) and a changed one always gets a later one, even within the same second.
+    """
+    try:
+        current = target.stat()
+    except FileNotFoundError:
+        current = None
+    if current is not None and current.st_size == len(content) and target.read_bytes() == content:
+        return
+    modified = max(time.time(), current.st_mtime + 1 if current is not None else 0.0)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(content)
+            os.fchmod(file.fileno(), 0o644)  # nginx's workers run as another user
+        os.utime(temporary, (modified, modified))
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 # --- rendering -------------------------------------------------------------------------------
