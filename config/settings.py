@@ -59,10 +59,10 @@ LOOKUPS_PER_IP = env.int("LOOKUPS_PER_IP", 30, minimum=1)
 LOOKUPS_PER_TRACKING_NUMBER = env.int("LOOKUPS_PER_TRACKING_NUMBER", 10, minimum=1)
 # The page id in the Statuspage-compatible JSON (/api/v2/).
 STATUS_PAGE_ID = env.str("STATUS_PAGE_ID", "parcel-status")
-# Where each rebuild of the status page also writes it as files (status.<language>.html and .gz)
-# for nginx to send without asking the app (deploy/nginx/status-file.conf). Shared by every web and
-# worker process and nginx; empty: not written. On by default in production, under VAR_DIR.
-STATUS_PUBLISH_DIR = env.str("STATUS_PUBLISH_DIR", str(VAR_DIR / "published") if IS_PRODUCTION else "")
+# Where each rendering of the status page is also written as files (status.<language>.html and
+# .gz) for nginx to send without asking the app (deploy/nginx/status-file.conf). Only where every
+# web and worker process shares it with nginx (one host, or a shared volume); empty: not written.
+STATUS_PUBLISH_DIR = env.str("STATUS_PUBLISH_DIR")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

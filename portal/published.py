@@ -143,9 +143,9 @@ def _adopt(blob: tuple[str, dict[tuple[str, str], Published]] | None) -> bool:
         return False
     generation, outputs = blob
     _remember(generation, outputs)
-    if _files_missing():
-        # Rendered by a process without STATUS_PUBLISH_DIR, or before it was set: nginx needs them.
-        _written(outputs)
+    # Rendered on another host, or by a process without the setting: this host's nginx needs them
+    # too (an unchanged file is left as it is).
+    _written(outputs)
     return True
 
 
@@ -222,13 +222,14 @@ def _written(outputs: dict[tuple[str, str], Published]) -> dict[tuple[str, str],
     """``outputs``, after writing the status page's files for nginx (if ``STATUS_PUBLISH_DIR`` is set).
 
     Each file is replaced whole (written aside, then renamed), the ``.gz`` before the page nginx
-    looks for. A failure is logged and never stops the rendering: nginx keeps sending the last files.
+    looks for. A failure is logged and never stops the rendering; the pages nginx looks for are
+    then removed, so that it asks the app rather than show an outdated page in an outage.
     """
     directory = settings.STATUS_PUBLISH_DIR
     if not directory:
         return outputs
+    root = Path(directory)
     try:
-        root = Path(directory)
         root.mkdir(parents=True, exist_ok=True)
         for (name, language), rendering in outputs.items():
             if name in FILE_NAMES:
@@ -237,18 +238,23 @@ def _written(outputs: dict[tuple[str, str], Published]) -> dict[tuple[str, str],
                 _file_replace(target, rendering.body)
     except OSError as error:
         logger.error(
-            "status page files not written; nginx keeps sending the last ones",
+            "status page files not written; nginx asks the app instead",
             extra={"directory": directory, "error": str(error)},
         )
+        _files_remove(root)
     return outputs
 
 
-def _files_missing() -> bool:
-    directory = settings.STATUS_PUBLISH_DIR
-    if not directory:
-        return False
-    root = Path(directory)
-    return not all((root / _file_name(name, language)).exists() for name in FILE_NAMES for language in LANGUAGES)
+def _files_remove(root: Path) -> None:
+    for name in FILE_NAMES:
+        for language in LANGUAGES:
+            try:
+                (root / _file_name(name, language)).unlink(missing_ok=True)
+            except OSError as error:
+                logger.critical(
+                    "an outdated status page file could not be removed; nginx may send it",
+                    extra={"file": str(root / _file_name(name, language)), "error": str(error)},
+                )
 
 
 def _file_name(name: str, language: str) -> str:

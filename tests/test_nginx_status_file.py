@@ -72,6 +72,7 @@ ACCEPT_LANGUAGES = [
     "en-US,",
     "*",
     "en-abcdefghij",
+    "en" + " ,fr" * 130,  # past the 500 characters Django reads: cut at a comma, the rest unreadable
 ]
 
 
@@ -169,6 +170,19 @@ def test_the_file_carries_the_apps_headers_and_bytes(outage, nginx, live_server,
     assert {k: v for k, v in headers.items() if k not in NOT_COMPARED} == {
         k: v for k, v in app_headers.items() if k not in NOT_COMPARED
     }
+
+
+def test_behind_a_cdn_the_file_is_still_compressed_and_always_whole(outage, nginx, live_server):
+    published.rebuild()
+    request = {"Accept_Language": "zh-CN", "Accept_Encoding": "gzip", "Via": "1.1 edge.example.net"}
+
+    _status, headers, body = _fetch(nginx + "/", **request)
+    ranged = _fetch(nginx + "/", Range="bytes=0-99", **request)
+
+    assert _from_the_file(headers)
+    assert headers["content-encoding"] == "gzip"
+    assert body == _fetch(live_server.url + "/", **request)[2]
+    assert (ranged[0], ranged[2]) == (200, body)
 
 
 def test_a_browser_revalidating_the_file_gets_a_304(outage, nginx):
@@ -288,13 +302,32 @@ def test_an_unwritable_directory_is_logged_and_the_page_is_still_published(outag
     assert record.directory == str(blocker / "published")
 
 
-def test_a_process_that_adopts_a_rendering_writes_files_that_are_missing(outage, settings, published_dir):
+@pytest.mark.parametrize("on_disk", ["missing", "outdated"])
+def test_a_process_that_adopts_a_rendering_writes_its_files(outage, settings, published_dir, on_disk):
     settings.STATUS_PUBLISH_DIR = ""
-    published.rebuild()  # by a process without the setting: in Redis, no files
+    published.rebuild()  # on another host, or by a process without the setting: in Redis only
     published.memo_reset()
     settings.STATUS_PUBLISH_DIR = str(published_dir)
+    if on_disk == "outdated":
+        published_dir.mkdir()
+        (published_dir / "status.zh-hans.html").write_bytes(b"<p>All systems operational</p>")
 
     published.current()  # adopts the rendering from Redis
 
     assert (published_dir / "status.zh-hans.html").read_bytes() == published.current()[("status.html", "zh-hans")].body
     assert not [name for name in os.listdir(published_dir) if name.startswith(".")]  # no temporary left behind
+
+
+def test_a_failed_write_removes_the_pages_so_nginx_asks_the_app(outage, published_dir, caplog):
+    published.rebuild()
+    (published_dir / "status.zh-hans.html.gz").unlink()
+    (published_dir / "status.zh-hans.html.gz").mkdir()  # cannot be replaced by a file
+
+    with caplog.at_level(logging.ERROR, logger="portal.published"):
+        ServiceComponent.objects.create(name_zh="北京顺义转运中心", name_en="Beijing Shunyi hub")  # rebuilds
+
+    assert b"Beijing Shunyi hub" in published.current()[("status.html", "en")].body
+    assert not (published_dir / "status.zh-hans.html").exists()
+    assert not (published_dir / "status.en.html").exists()  # the older page in English goes too
+    assert [r for r in caplog.records if "files not written" in r.getMessage()]
+    assert not [name for name in os.listdir(published_dir) if name.startswith(".")]
