@@ -46,7 +46,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devtools.harness import ROOT, free_port, scratch_django
+from devtools.harness import ROOT, free_port, scratch_django, wait_until_answering
 from devtools.nginx import binary, main_config, running, shipped_server
 
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parcel_bench_portal")
@@ -108,20 +108,6 @@ def _get(url: str) -> urllib.request.addinfourl:
     return urllib.request.urlopen(request, timeout=5)  # noqa: S310 - our own local servers
 
 
-def _wait_until_answering(process: subprocess.Popen, url: str, name: str) -> None:
-    for _ in range(150):
-        try:
-            _get(url).read()
-            return
-        except OSError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.2)
-    process.terminate()  # not kill: nginx's master would leave its workers behind
-    process.wait(timeout=30)
-    raise SystemExit(f"{name} did not start: " + (process.stderr.read() if process.stderr else b"").decode()[-2000:])
-
-
 @contextmanager
 def gunicorn(app: str, port: int, workers: int, environment: dict[str, str], probe: str):  # type: ignore[no-untyped-def]
     """gunicorn with the same flags whatever the app: sync workers (as deploy/gunicorn.conf.py), no access log."""
@@ -129,7 +115,7 @@ def gunicorn(app: str, port: int, workers: int, environment: dict[str, str], pro
     command += ["--workers", str(workers), "--worker-class", "sync", "--backlog", "2048"]
     server = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        _wait_until_answering(server, f"http://127.0.0.1:{port}{probe}", app)
+        wait_until_answering(server, f"http://127.0.0.1:{port}{probe}", app)
         yield server
     finally:
         server.send_signal(signal.SIGTERM)

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,23 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+def wait_until_answering(process: subprocess.Popen[bytes], url: str, name: str) -> None:
+    """Return once ``url`` gives any HTTP answer; if ``process`` exits or 30 s pass, stop it and say why."""
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(url, timeout=5).read()  # noqa: S310 - our own local server
+            return
+        except urllib.error.HTTPError:
+            return  # answering, if not with a 200
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.2)
+    process.terminate()  # not kill: nginx's master would leave its workers behind
+    process.wait(timeout=30)
+    raise RuntimeError(f"{name} did not start: " + (process.stderr.read() if process.stderr else b"").decode()[-2000:])
 
 
 def scratch_database(url: str) -> str:

@@ -10,20 +10,18 @@ import re
 import shutil
 import signal
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from devtools.harness import ROOT
+from devtools.harness import ROOT, wait_until_answering
 
 SHIPPED = ROOT / "deploy" / "nginx"
 
 
 def binary() -> str | None:
-    return shutil.which("nginx") or next((path for path in ("/usr/sbin/nginx",) if Path(path).exists()), None)
+    # Debian puts it in /usr/sbin, which is not on every PATH.
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
 
 
 def shipped_server(workdir: Path, port: int, published: Path) -> str:
@@ -79,24 +77,8 @@ def running(config: Path, probe: str) -> Iterator[subprocess.Popen[bytes]]:
     subprocess.run([*base, "-t", "-q"], check=True)
     server = subprocess.Popen([*base, "-g", "daemon off;"], stderr=subprocess.PIPE)
     try:
-        _wait(server, probe)
+        wait_until_answering(server, probe, "nginx")
         yield server
     finally:
         server.send_signal(signal.SIGQUIT)  # not kill: the master would leave its workers behind
         server.wait(timeout=30)
-
-
-def _wait(server: subprocess.Popen[bytes], probe: str) -> None:
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(probe, timeout=5).read()  # noqa: S310 - our own local server
-            return
-        except urllib.error.HTTPError:
-            return  # answering
-        except OSError:
-            if server.poll() is not None:
-                break
-            time.sleep(0.1)
-    server.send_signal(signal.SIGQUIT)
-    server.wait(timeout=30)
-    raise RuntimeError("nginx did not start: " + (server.stderr.read() if server.stderr else b"").decode()[-2000:])

@@ -54,7 +54,6 @@ RECHECK_SECONDS = 1.0
 COLD_WAIT_SECONDS = 5.0
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
 JSON_TYPE = "application/json; charset=utf-8"
-FILE_NAMES = ("status.html",)  # what nginx sends from STATUS_PUBLISH_DIR
 
 
 @dataclass(frozen=True)
@@ -231,11 +230,11 @@ def _written(outputs: dict[tuple[str, str], Published]) -> dict[tuple[str, str],
     root = Path(directory)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        for (name, language), rendering in outputs.items():
-            if name in FILE_NAMES:
-                target = root / _file_name(name, language)
-                _file_replace(target.with_name(target.name + ".gz"), rendering.gzipped)
-                _file_replace(target, rendering.body)
+        for language in LANGUAGES:
+            rendering = outputs[("status.html", language)]
+            page = root / _page_name(language)
+            _file_replace(page.with_name(page.name + ".gz"), rendering.gzipped)
+            _file_replace(page, rendering.body)
     except OSError as error:
         logger.error(
             "status page files not written; nginx asks the app instead",
@@ -246,20 +245,19 @@ def _written(outputs: dict[tuple[str, str], Published]) -> dict[tuple[str, str],
 
 
 def _files_remove(root: Path) -> None:
-    for name in FILE_NAMES:
-        for language in LANGUAGES:
-            try:
-                (root / _file_name(name, language)).unlink(missing_ok=True)
-            except OSError as error:
-                logger.critical(
-                    "an outdated status page file could not be removed; nginx may send it",
-                    extra={"file": str(root / _file_name(name, language)), "error": str(error)},
-                )
+    for language in LANGUAGES:
+        page = root / _page_name(language)
+        try:
+            page.unlink(missing_ok=True)
+        except OSError as error:
+            logger.critical(
+                "an outdated status page file could not be removed; nginx may send it",
+                extra={"file": str(page), "error": str(error)},
+            )
 
 
-def _file_name(name: str, language: str) -> str:
-    stem, suffix = name.rsplit(".", 1)
-    return f"{stem}.{language}.{suffix}"
+def _page_name(language: str) -> str:
+    return f"status.{language}.html"  # deploy/nginx/parcel.conf: try_files /status.$language.html
 
 
 def _file_replace(target: Path, content: bytes) -> None:
