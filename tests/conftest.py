@@ -233,3 +233,14 @@ def quickstart_database(tmp_path_factory) -> Path:
     var_dir = tmp_path_factory.mktemp("quickstart-template")
     quickstart.run("tests.quickstart:migrated", var_dir=var_dir)
     return var_dir / quickstart.DATABASE_FILE
+
+
+@pytest.fixture
+def hub_outage():
+    """A published typhoon incident with a hub in major outage: what the status page shows in a crisis.
+    The test's own django_db mark decides how the data is committed."""
+    from components.models import ComponentStatus, ServiceComponent
+    from tests.factories import declare_incident
+
+    hub = ServiceComponent.objects.create(name_zh="广州白云转运中心", name_en="Guangzhou Baiyun hub")
+    return declare_incident(title_en="Typhoon", component_impacts={hub.pk: ComponentStatus.MAJOR_OUTAGE})

@@ -21,12 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from components.models import ComponentStatus, ServiceComponent
+from components.models import ServiceComponent
 from devtools.harness import free_port
 from devtools.nginx import SHIPPED, main_config, running, shipped_server
 from portal import published
-from tests.factories import declare_incident
 from tests.test_settings_production import load_settings
+
+# Committed data: the test server (nginx's upstream) runs in another thread.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 # What the two sides may differ in: the connection, the validators nginx makes for a file, the
 # request id (the app never sees a request nginx answered) and when the app rendered it.
@@ -77,12 +79,6 @@ ACCEPT_LANGUAGES = [
 
 
 @pytest.fixture
-def outage(transactional_db):
-    hub = ServiceComponent.objects.create(name_zh="广州白云转运中心", name_en="Guangzhou Baiyun hub")
-    return declare_incident(title_en="Typhoon", component_impacts={hub.pk: ComponentStatus.MAJOR_OUTAGE})
-
-
-@pytest.fixture
 def scratch() -> Iterator[Path]:
     # Not pytest's tmp_path: its parents are private to root, and nginx's workers run as nobody.
     with tempfile.TemporaryDirectory(prefix="nginx-status-") as directory:
@@ -122,7 +118,7 @@ def _from_the_file(headers: dict[str, str]) -> bool:
     return "x-request-id" not in headers  # every answer of the app carries one
 
 
-def test_every_visitor_gets_the_language_the_app_picks_and_plain_cases_get_the_file(outage, nginx, live_server):
+def test_every_visitor_gets_the_language_the_app_picks_and_plain_cases_get_the_file(hub_outage, nginx, live_server):
     published.rebuild()
     renderings = published.current()
     served_by_file = set()
@@ -156,7 +152,7 @@ def test_every_visitor_gets_the_language_the_app_picks_and_plain_cases_get_the_f
 
 @pytest.mark.parametrize("encoding", [None, "gzip"])
 @pytest.mark.parametrize("accept_language", ["zh-CN", "en-US,en;q=0.9"])
-def test_the_file_carries_the_apps_headers_and_bytes(outage, nginx, live_server, accept_language, encoding):
+def test_the_file_carries_the_apps_headers_and_bytes(hub_outage, nginx, live_server, accept_language, encoding):
     published.rebuild()
     request = {"Accept_Language": accept_language, "Accept_Encoding": encoding}
     _status, app_headers, app_body = _fetch(live_server.url + "/", **request)
@@ -172,7 +168,7 @@ def test_the_file_carries_the_apps_headers_and_bytes(outage, nginx, live_server,
     }
 
 
-def test_behind_a_cdn_the_file_is_still_compressed_and_always_whole(outage, nginx, live_server):
+def test_behind_a_cdn_the_file_is_still_compressed_and_always_whole(hub_outage, nginx, live_server):
     published.rebuild()
     request = {"Accept_Language": "zh-CN", "Accept_Encoding": "gzip", "Via": "1.1 edge.example.net"}
 
@@ -185,7 +181,7 @@ def test_behind_a_cdn_the_file_is_still_compressed_and_always_whole(outage, ngin
     assert (ranged[0], ranged[2]) == (200, body)
 
 
-def test_a_browser_revalidating_the_file_gets_a_304(outage, nginx):
+def test_a_browser_revalidating_the_file_gets_a_304(hub_outage, nginx):
     published.rebuild()
     _status, first, _body = _fetch(nginx + "/", Accept_Language="zh-CN")
 
@@ -210,7 +206,7 @@ def test_the_file_sends_the_strict_transport_security_production_sends():
     assert f'add_header Strict-Transport-Security "{production}";' in conf
 
 
-def test_a_signed_in_member_of_staff_and_a_post_go_to_the_app(outage, nginx, live_server):
+def test_a_signed_in_member_of_staff_and_a_post_go_to_the_app(hub_outage, nginx, live_server):
     published.rebuild()
     _status, headers, _body = _fetch(nginx + "/", Cookie="sessionid=abc", Accept_Language="zh-CN")
     assert not _from_the_file(headers)
@@ -220,7 +216,7 @@ def test_a_signed_in_member_of_staff_and_a_post_go_to_the_app(outage, nginx, liv
     assert (status, _from_the_file(headers)) == (app_status, False)
 
 
-def test_without_files_the_app_answers(outage, nginx, published_dir, settings):
+def test_without_files_the_app_answers(hub_outage, nginx, published_dir, settings):
     settings.STATUS_PUBLISH_DIR = ""  # nothing written: a first deploy before its first rebuild
     published.rebuild()
     assert not published_dir.exists()
@@ -232,7 +228,7 @@ def test_without_files_the_app_answers(outage, nginx, published_dir, settings):
     assert body == published.current()[("status.html", "en")].body
 
 
-def test_a_change_reaches_the_file_within_seconds(outage, nginx):
+def test_a_change_reaches_the_file_within_seconds(hub_outage, nginx):
     published.rebuild()
     _status, first, _body = _fetch(nginx + "/", Accept_Language="en")  # nginx now holds the file open
     ServiceComponent.objects.create(name_zh="北京顺义转运中心", name_en="Beijing Shunyi hub")  # rebuilds on commit
@@ -251,7 +247,7 @@ def test_a_change_reaches_the_file_within_seconds(outage, nginx):
 # --- the files, without nginx -------------------------------------------------------------------
 
 
-def test_each_rebuild_writes_the_page_per_language_whole(outage, published_dir):
+def test_each_rebuild_writes_the_page_per_language_whole(hub_outage, published_dir):
     published.rebuild()
 
     renderings = published.current()
@@ -266,7 +262,7 @@ def test_each_rebuild_writes_the_page_per_language_whole(outage, published_dir):
             assert path.stat().st_mode & 0o777 == 0o644  # nginx's workers read them as another user
 
 
-def test_a_file_changes_only_when_its_page_does_and_then_always_looks_newer(outage, published_dir):
+def test_a_file_changes_only_when_its_page_does_and_then_always_looks_newer(hub_outage, published_dir):
     published.rebuild()
     page = published_dir / "status.en.html"
     before = page.stat()
@@ -283,13 +279,13 @@ def test_a_file_changes_only_when_its_page_does_and_then_always_looks_newer(outa
     assert int(changed.st_mtime) > int(before.st_mtime)
 
 
-def test_nothing_is_written_without_the_setting(outage, settings, scratch):
+def test_nothing_is_written_without_the_setting(hub_outage, settings, scratch):
     settings.STATUS_PUBLISH_DIR = ""
     published.rebuild()
     assert list(scratch.iterdir()) == []
 
 
-def test_an_unwritable_directory_is_logged_and_the_page_is_still_published(outage, settings, scratch, caplog):
+def test_an_unwritable_directory_is_logged_and_the_page_is_still_published(hub_outage, settings, scratch, caplog):
     blocker = scratch / "not-a-directory"
     blocker.write_text("")
     settings.STATUS_PUBLISH_DIR = str(blocker / "published")
@@ -303,7 +299,7 @@ def test_an_unwritable_directory_is_logged_and_the_page_is_still_published(outag
 
 
 @pytest.mark.parametrize("on_disk", ["missing", "outdated"])
-def test_a_process_that_adopts_a_rendering_writes_its_files(outage, settings, published_dir, on_disk):
+def test_a_process_that_adopts_a_rendering_writes_its_files(hub_outage, settings, published_dir, on_disk):
     settings.STATUS_PUBLISH_DIR = ""
     published.rebuild()  # on another host, or by a process without the setting: in Redis only
     published.memo_reset()
@@ -318,7 +314,7 @@ def test_a_process_that_adopts_a_rendering_writes_its_files(outage, settings, pu
     assert not [name for name in os.listdir(published_dir) if name.startswith(".")]  # no temporary left behind
 
 
-def test_a_failed_write_removes_the_pages_so_nginx_asks_the_app(outage, published_dir, caplog):
+def test_a_failed_write_removes_the_pages_so_nginx_asks_the_app(hub_outage, published_dir, caplog):
     published.rebuild()
     (published_dir / "status.zh-hans.html.gz").unlink()
     (published_dir / "status.zh-hans.html.gz").mkdir()  # cannot be replaced by a file

@@ -8,21 +8,14 @@ from django.conf import settings as django_settings
 from django.test import Client
 from prometheus_client import REGISTRY
 
-from components.models import ComponentStatus, ServiceComponent
 from core import roles
 from incidents.services import incident_post_update
-from tests.factories import UserFactory, declare_incident
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 FAST_PATH = "portal.middleware.PublishedRenderingMiddleware"
 REQUEST_ID = "identity-check-0001"
-
-
-@pytest.fixture
-def outage():
-    hub = ServiceComponent.objects.create(name_zh="广州白云转运中心", name_en="Guangzhou Baiyun hub")
-    return declare_incident(title_en="Typhoon", component_impacts={hub.pk: ComponentStatus.MAJOR_OUTAGE})
 
 
 def _took_the_fast_path(response) -> bool:
@@ -52,7 +45,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_an_anonymous_read_is_byte_identical_to_the_full_path(client, settings, outage, case):
+def test_an_anonymous_read_is_byte_identical_to_the_full_path(client, settings, hub_outage, case):
     method, path, headers = CASES[case]
     request = getattr(client, method)
     request(path, **headers)  # the first of its kind takes the full path and is kept
@@ -70,7 +63,7 @@ def test_an_anonymous_read_is_byte_identical_to_the_full_path(client, settings, 
 
 
 @pytest.mark.parametrize("validator", ["ETag", "Last-Modified"])
-def test_a_revalidation_gets_the_same_304_as_the_full_path(client, settings, outage, validator):
+def test_a_revalidation_gets_the_same_304_as_the_full_path(client, settings, hub_outage, validator):
     first = client.get("/")
     header = {"ETag": "HTTP_IF_NONE_MATCH", "Last-Modified": "HTTP_IF_MODIFIED_SINCE"}[validator]
     client.get("/", **{header: first[validator]})
@@ -84,7 +77,7 @@ def test_a_revalidation_gets_the_same_304_as_the_full_path(client, settings, out
     assert _exchange(fast) == _exchange(full)
 
 
-def test_the_json_carries_cors_and_the_language_on_the_fast_path(client, outage):
+def test_the_json_carries_cors_and_the_language_on_the_fast_path(client, hub_outage):
     client.get("/api/v2/summary.json", HTTP_ACCEPT_LANGUAGE="en")
 
     english = client.get("/api/v2/summary.json", HTTP_ACCEPT_LANGUAGE="en")
@@ -97,7 +90,7 @@ def test_the_json_carries_cors_and_the_language_on_the_fast_path(client, outage)
     assert chinese["Content-Language"] == "zh-hans"
 
 
-def test_each_answer_has_its_own_request_id(client, outage):
+def test_each_answer_has_its_own_request_id(client, hub_outage):
     client.get("/")
 
     first, second = client.get("/"), client.get("/")
@@ -108,7 +101,7 @@ def test_each_answer_has_its_own_request_id(client, outage):
     assert len(first["X-Request-ID"]) == 32
 
 
-def test_signed_in_staff_take_the_full_path(client, outage):
+def test_signed_in_staff_take_the_full_path(client, hub_outage):
     client.force_login(UserFactory(role=roles.INCIDENT_MANAGER, is_staff=True))
     client.get("/")
 
@@ -119,12 +112,12 @@ def test_signed_in_staff_take_the_full_path(client, outage):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_new_rendering_is_answered_at_once(client, outage):
+def test_a_new_rendering_is_answered_at_once(client, hub_outage):
     client.get("/", HTTP_ACCEPT_LANGUAGE="en")
     before = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
 
     incident_post_update(
-        incident_id=outage.pk,
+        incident_id=hub_outage.pk,
         actor=UserFactory(role=roles.INCIDENT_MANAGER),
         body_zh="包裹改由深圳中转。",
         body_en="Parcels go via Shenzhen.",
@@ -137,7 +130,7 @@ def test_a_new_rendering_is_answered_at_once(client, outage):
     assert after["ETag"] != before["ETag"]
 
 
-def test_fast_answers_are_counted_in_the_latency_metric(client, outage):
+def test_fast_answers_are_counted_in_the_latency_metric(client, hub_outage):
     def count() -> float:
         labels = {"method": "GET", "route": "", "status": "2xx"}
         return REGISTRY.get_sample_value("parcel_http_request_duration_seconds_count", labels) or 0.0
@@ -151,13 +144,13 @@ def test_fast_answers_are_counted_in_the_latency_metric(client, outage):
     assert count() == before + 3
 
 
-def test_a_host_we_do_not_serve_is_refused_every_time(client, outage):
+def test_a_host_we_do_not_serve_is_refused_every_time(client, hub_outage):
     answers = [client.get("/", HTTP_HOST="status.example.net").status_code for _ in range(2)]
 
     assert answers == [400, 400]
 
 
-def test_an_answer_that_sets_a_cookie_is_never_replayed(client, outage):
+def test_an_answer_that_sets_a_cookie_is_never_replayed(client, hub_outage):
     # A malformed CSRF cookie makes the full path send a fresh one: that answer is this client's alone.
     answers = [client.get("/", HTTP_COOKIE="csrftoken=malformed") for _ in range(2)]
 
@@ -165,7 +158,7 @@ def test_an_answer_that_sets_a_cookie_is_never_replayed(client, outage):
     assert all("csrftoken" in answer.cookies for answer in answers)
 
 
-def test_writes_and_other_pages_take_the_full_path(client, outage):
+def test_writes_and_other_pages_take_the_full_path(client, hub_outage):
     client.get("/")
 
     assert client.post("/").status_code == 405
