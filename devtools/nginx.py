@@ -54,6 +54,9 @@ error_log {workdir}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
     access_log off;
+    # As Debian's /etc/nginx/nginx.conf, which includes the shipped files in production.
+    sendfile on;
+    tcp_nopush on;
     client_body_temp_path {workdir}/client_body;
     proxy_temp_path {workdir}/proxy;
     fastcgi_temp_path {workdir}/fastcgi;
