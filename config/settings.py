@@ -250,10 +250,6 @@ else:
         }
     }
 
-# Each process's own memory: template fragments that depend only on the language and
-# the URL (the portal's header and footer), nothing shared or invalidated.
-CACHES["process"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "parcel-process"}
-
 # --- Auth -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -30,6 +30,7 @@ from notifications.subscriptions import (
 from notifications.subscriptions import subscription_cancel as cancel
 from notifications.subscriptions import subscription_confirm as confirm
 from portal.forms import CodeForm, LookupForm, SubscribeForm
+from portal.lookup_result import lookup_result
 from portal.published import Published, published
 from portal.selectors import parcel_for_customer
 
@@ -73,6 +74,7 @@ def track(request: HttpRequest) -> HttpResponse:
                 _("We could not find a parcel with this tracking number and phone number. Check both and try again."),
             )
         context["parcel"] = parcel
+        context["result"] = lookup_result(parcel) if parcel else None
     response = render(request, "portal/track.html", context)
     response["Cache-Control"] = "private, no-store"
     return response

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -34,9 +34,10 @@ def _english_outside_requests():
 @pytest.fixture(autouse=True)
 def _empty_cache():
     from portal.published import memo_reset
+    from portal.templatetags.portal_layout import fragments_forget
 
     cache.clear()
-    caches["process"].clear()
+    fragments_forget()
     memo_reset()  # each test starts with no status page rendered, in Redis or in memory
     yield
 

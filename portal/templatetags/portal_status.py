@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django import template
@@ -23,13 +22,6 @@ BAR_COLOUR = {
     ComponentStatus.MAJOR_OUTAGE: "#cf222e",
 }
 BAR_WIDTH, BAR_GAP, BAR_HEIGHT = 3, 1, 28
-
-
-@register.filter(expects_localtime=True)
-def to_the_minute(value: datetime | None) -> str:
-    """``2026-11-30 14:05`` in the current time zone: what ``|date:"Y-m-d H:i"`` writes, for a
-    page a crowd reloads (the lookup) at a third of its cost: no format is localised here."""
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 @register.filter

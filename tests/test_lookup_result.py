@@ -1,0 +1,159 @@
+"""What the lookup result tells a customer, read from the page as they would (portal/lookup_result.py
+writes the sentences, templates/portal/track.html lays them out)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.template import Context, Template
+from django.urls import reverse
+from django.utils import timezone
+
+from compensation.models import CouponStatus
+from core import roles
+from incidents.criteria import Estimate, LinkCriteria
+from incidents.linking import incident_link_orders
+from incidents.models import AffectedOrder, Incident, IncidentStatus
+from portal.templatetags import portal_layout
+from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident, typhoon_outage
+
+pytestmark = pytest.mark.django_db
+TRACK = reverse("track")
+
+
+def _result(client, tracking_number: str, digits: str, language: str = "en") -> str:
+    response = client.post(
+        TRACK, {"tracking_number": tracking_number, "phone_last4": digits}, HTTP_ACCEPT_LANGUAGE=language
+    )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _minute(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+
+def _delayed_without_coupon(*, tracking_number: str, estimate: Estimate) -> Incident:
+    manager = UserFactory(role=roles.SUPERVISOR)
+    incident = declare_incident(actor=manager, title_en="Sorting line stopped", title_zh="分拣线停机")
+    OrderFactory(tracking_number=tracking_number, hub="杭州转运中心", customer=CustomerFactory(phone="+8613800137777"))
+    incident_link_orders(
+        incident=incident, criteria=LinkCriteria(hubs=["杭州转运中心"]), estimate=estimate, actor=manager
+    )
+    return incident
+
+
+def test_a_parcel_no_incident_touched_shows_its_promise_and_nothing_to_do(client):
+    order = OrderFactory(tracking_number="SF5550000000001", customer=CustomerFactory(phone="+8613800131111"))
+
+    page = _result(client, "SF5550000000001", "1111")
+
+    assert f"No incident affects this parcel. Promised {_minute(order.promised_delivery)}." in page
+    assert "Nothing for you to do: it should arrive as promised." in page
+    assert "If compensation is offered" not in page
+    assert f'<a href="{reverse("complaint-new")}">File a complaint</a>' in page
+
+
+def test_a_delayed_parcel_says_when_it_now_comes_and_how_to_use_its_coupon(client):
+    _incident, order = typhoon_outage(tracking_number="SF5550000000002")
+    link, coupon = order.incident_links.get(), order.coupons.get()
+
+    page = _result(client, "SF5550000000002", "4321")
+
+    assert f"We are delivering it as soon as we can and now expect it by {_minute(link.new_estimate)}." in page
+    assert "If this changes, we tell you by text message and email." in page
+    until = timezone.localtime(coupon.valid_until).strftime("%Y-%m-%d")
+    assert (
+        f"To make up for the delay, enter code {coupon.code} at checkout for ¥{coupon.value} off your next order, "
+        f"until {until}." in page
+    )
+    assert "Nothing for you to do" not in page and "If compensation is offered" not in page
+
+
+def test_a_coupon_with_a_minimum_spend_says_so(client):
+    _incident, order = typhoon_outage(tracking_number="SF5550000000003", minimum_spend="50")
+    coupon = order.coupons.get()
+
+    page = _result(client, "SF5550000000003", "4321")
+
+    assert (
+        f"enter code {coupon.code} at checkout for ¥{coupon.value} off an order of ¥{coupon.minimum_spend} or more"
+        in page
+    )
+
+
+def test_a_coupon_already_used_is_listed_but_not_offered_again(client):
+    _incident, order = typhoon_outage(tracking_number="SF5550000000004")
+    coupon = order.coupons.get()
+    type(coupon).objects.filter(pk=coupon.pk).update(status=CouponStatus.REDEEMED)
+
+    page = _result(client, "SF5550000000004", "4321")
+
+    assert coupon.code in page  # in the parcel's coupons, with its status
+    assert "To make up for the delay" not in page
+    assert "If compensation is offered" not in page  # it was offered
+
+
+def test_a_delay_without_estimate_or_coupon_says_what_we_will_tell_and_send(client):
+    _delayed_without_coupon(tracking_number="SF5550000000005", estimate=Estimate())  # no new time yet
+
+    page = _result(client, "SF5550000000005", "7777")
+
+    assert "Delayed: " in page
+    assert (
+        "We are delivering it as soon as we can; we will tell you the new delivery time as soon as we know it." in page
+    )
+    assert (
+        "If compensation is offered for this delay, we send you a coupon by text message and email, "
+        "and it shows here." in page
+    )
+
+
+def test_an_incident_that_is_over_reads_was_delayed_and_promises_nothing_more(client):
+    incident = _delayed_without_coupon(tracking_number="SF5550000000006", estimate=Estimate(delay=timedelta(hours=6)))
+    Incident.objects.filter(pk=incident.pk).update(status=IncidentStatus.RESOLVED)
+    link = AffectedOrder.objects.get(incident=incident)
+
+    page = _result(client, "SF5550000000006", "7777")
+
+    assert f'Was delayed: <a href="{reverse("incident-page", args=[incident.pk])}">Sorting line stopped</a>' in page
+    assert f"<strong>{_minute(link.new_estimate)}</strong>" in page
+    assert "We are delivering it as soon as we can" not in page
+
+
+def test_the_result_speaks_chinese_to_a_chinese_browser(client):
+    _incident, order = typhoon_outage(tracking_number="SF5550000000007")
+    link = order.incident_links.get()
+
+    page = _result(client, "SF5550000000007", "4321", language="zh-CN")
+
+    assert f"我们正在尽快为您派送,现预计 {_minute(link.new_estimate)} 前送达。" in page
+    assert "如有变化,我们会通过短信和邮件通知您。" in page
+    assert "收件人 王*" in page
+    assert "We are delivering" not in page
+
+
+def test_a_fragment_is_rendered_once_per_value_and_their_number_is_bounded():
+    template = Template(
+        "{% load portal_layout %}{% once_per_process probe path %}{{ path }} {{ count }}{% endonce_per_process %}"
+    )
+
+    first = template.render(Context({"path": "/track/", "count": 1}))
+    again = template.render(Context({"path": "/track/", "count": 2}))
+    other = template.render(Context({"path": "/history/", "count": 3}))
+    for number in range(portal_layout.MAX_FRAGMENTS):
+        template.render(Context({"path": f"/track/?n={number}", "count": 4}))
+    after_the_bound = template.render(Context({"path": "/track/", "count": 5}))
+
+    assert (first, again, other) == ("/track/ 1", "/track/ 1", "/history/ 3")
+    assert len(portal_layout._fragments) <= portal_layout.MAX_FRAGMENTS
+    assert after_the_bound == "/track/ 5"  # forgotten with the rest when the bound was reached
+
+
+def test_a_fragment_escapes_what_it_renders():
+    template = Template(
+        "{% load portal_layout %}{% once_per_process probe_escape path %}{{ path }}{% endonce_per_process %}"
+    )
+
+    assert template.render(Context({"path": "/track/?n=<script>"})) == "/track/?n=&lt;script&gt;"
