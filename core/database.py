@@ -87,19 +87,35 @@ def prepared_rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     times made aware as the ORM would (SQLite's driver hands a cursor the stored UTC time
     without its zone).
 
-    A statement prepared before a migration changed the type of a column it reads is
-    refused by PostgreSQL ("cached plan must not change result type") on that connection
-    for as long as it lives: outside a transaction the connection is replaced and the query
-    run once more; inside one, the error stands.
+    Two failures of a connection kept from an earlier request are met by replacing it and
+    running the query once more, outside a transaction (inside one, the error stands):
+
+    - A statement prepared before a migration changed the type of a column it reads is
+      refused by PostgreSQL ("cached plan must not change result type") for as long as
+      the connection lives.
+    - The server dropped the connection (it restarted, or an administrator ended the
+      backend). This is what ``CONN_HEALTH_CHECKS`` pings the server for before a
+      request's first query; here the query itself finds out, which saves the ping's
+      round trip (a third of the lookup's database work) on every request.
     """
+    kept = connection.connection is not None
     try:
         return _prepared_fetch(sql, params)
     except django.db.NotSupportedError:
         if connection.in_atomic_block:
             raise
         logger.warning("prepared statement outdated by a schema change: new connection")
-        connection.close()
+    except (django.db.OperationalError, django.db.InterfaceError) as error:
+        if connection.in_atomic_block or not kept or not _dropped():
+            raise
+        logger.warning("database connection dropped by the server: new connection", extra={"error": str(error)[:200]})
+    connection.close()
     return _prepared_fetch(sql, params)
+
+
+def _dropped() -> bool:
+    """Whether the connection a query just failed on is gone (not a query the server refused)."""
+    return connection.connection is None or bool(connection.connection.closed)
 
 
 def _prepared_fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -107,6 +123,8 @@ def _prepared_fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         cursor.execute(sql, params)
         rows: list[tuple[Any, ...]] = cursor.fetchall()
     if connection.vendor == "postgresql":
+        # The server just answered on this connection: the request's later queries need no ping either.
+        connection.health_check_done = True  # type: ignore[attr-defined]  # Django's own flag; django-stubs lack it
         return rows
     return [tuple(_aware(value) for value in row) for row in rows]
 
@@ -118,8 +136,8 @@ def _aware(value: object) -> object:
 def _prepared_cursor() -> CursorWrapper:
     if connection.vendor != "postgresql":
         return connection.cursor()
-    # What connection.cursor() does before it makes its cursor.
-    connection.close_if_health_check_failed()
+    # What connection.cursor() does before it makes its cursor, but the health check
+    # (prepared_rows says why).
     connection.ensure_connection()
     connection.validate_thread_sharing()
     with connection.wrap_database_errors:

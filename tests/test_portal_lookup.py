@@ -4,7 +4,7 @@ from datetime import datetime
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils import timezone
@@ -87,6 +87,45 @@ def test_a_lookup_prepared_before_a_migration_changed_a_column_it_reads_asks_aga
 
     assert parcel is not None and parcel.masked_name == "李*"
     assert "prepared statement outdated by a schema change: new connection" in caplog.messages
+
+
+def _other_connection() -> psycopg.Connection:
+    database = connection.settings_dict
+    return psycopg.connect(
+        dbname=database["NAME"], host=database["HOST"], port=database["PORT"] or 5432, user=database["USER"]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lookup_on_a_connection_the_server_dropped_asks_again_on_a_new_one(caplog):
+    OrderFactory(tracking_number="SF6660000000006", customer=CustomerFactory(name="李雷", phone="+8613800138888"))
+    assert parcel_for_customer(tracking_number="SF6660000000006", phone_last4="8888") is not None
+    dropped = connection.connection.info.backend_pid
+    with _other_connection() as other:  # PostgreSQL restarting, or an administrator ending the backend
+        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
+
+    parcel = parcel_for_customer(tracking_number="SF6660000000006", phone_last4="8888")
+
+    assert parcel is not None and parcel.masked_name == "李*"
+    assert connection.connection.info.backend_pid != dropped
+    assert "database connection dropped by the server: new connection" in caplog.messages
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lookup_on_a_kept_connection_sends_one_query_and_no_health_check_ping(client, tmp_path):
+    OrderFactory(tracking_number="SF6660000000007", customer=CustomerFactory(phone="+8613800139999"))
+    client.post(TRACK, {"tracking_number": "SF6660000000007", "phone_last4": "9999"})  # a connection to keep
+    close_old_connections()  # what Django does as the next request starts (the test client skips it)
+    trace = tmp_path / "libpq.trace"
+
+    with trace.open("w") as file:
+        connection.connection.pgconn.trace(file.fileno())  # every message libpq sends and receives
+        client.post(TRACK, {"tracking_number": "SF6660000000007", "phone_last4": "9999"})
+        connection.connection.pgconn.untrace()
+
+    sent = [line for line in trace.read_text().splitlines() if "\tF\t" in line]  # frontend to server
+    assert not [line for line in sent if "SELECT 1" in line]
+    assert len([line for line in sent if "\tExecute\t" in line]) == 1  # the lookup's one prepared statement
 
 
 @pytest.mark.django_db(transaction=True)
