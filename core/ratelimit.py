@@ -7,6 +7,7 @@ import functools
 import hashlib
 import ipaddress
 import logging
+import threading
 import time
 from typing import Any
 
@@ -139,23 +140,64 @@ return answer
 def _count_and_read(count_keys: list[str], read_keys: list[str], *, window_seconds: int) -> list[int]:
     """Count one attempt on each of ``count_keys`` and read ``read_keys``: their counts, in order.
 
-    One round trip to Redis, a script rather than a pipeline (which copies the client's
-    table of reply parsers each time): a crowd of parcel lookups in an outage checks on every
-    request. The keys are the cache's own (prefix, version), so the cache API reads the same
-    counters. Without Redis (the embedded quick start) the cache API does it.
+    One round trip to Redis, a script rather than a pipeline: a crowd of parcel lookups in
+    an outage checks on every request. The keys are the cache's own (prefix, version), so
+    the cache API reads the same counters. Without Redis (the embedded quick start) the
+    cache API does it.
     """
     if not settings.REDIS_URL:
         counted = [1 if cache.add(key, 1, timeout=window_seconds) else cache.incr(key) for key in count_keys]
         read = cache.get_many(read_keys)
         return [*counted, *(read.get(key, 0) for key in read_keys)]
     keys = [cache.make_and_validate_key(key) for key in (*count_keys, *read_keys)]
-    answer = _count_and_read_script()(keys=keys, args=[window_seconds, len(count_keys)])
+    answer = _script_run(keys, [window_seconds, len(count_keys)])
     return [int(value or 0) for value in answer]
 
 
-@functools.cache
-def _count_and_read_script() -> Any:
-    return _redis().register_script(_COUNT_AND_READ)
+_SCRIPT_SHA = hashlib.sha1(_COUNT_AND_READ.encode(), usedforsecurity=False).hexdigest()
+
+
+class _HeldConnection(threading.local):
+    """Each thread's own connection for the script, kept between requests."""
+
+    client: redis.Redis | None = None
+    connection: Any = None  # redis-py's ConnectionInterface, whose methods carry no types
+
+
+_held = _HeldConnection()
+
+
+def _script_run(keys: list[str], args: list[int]) -> Any:
+    """The script on this thread's own connection: redis-py's command path (taking a connection
+    from the pool and giving it back, its retry and telemetry wrappers) cost as much CPU as
+    the round trip itself. What that path gave is kept: a dropped connection (Redis restarted)
+    is opened again and the command sent once more (a count made twice errs on the safe side);
+    a Redis that forgot the script (restarted, SCRIPT FLUSH) is sent it whole. Any other
+    failure is the caller's to handle.
+    """
+    client = _redis()
+    connection = _held.connection
+    if _held.client is not client or connection is None:
+        connection = client.connection_pool.make_connection()
+        _held.client, _held.connection = client, connection
+    try:
+        return _script_send(connection, keys, args)
+    except (redis.ConnectionError, redis.TimeoutError):
+        connection.disconnect()  # an answer may still be on its way: never read this socket again
+    try:
+        return _script_send(connection, keys, args)  # on a new socket
+    except (redis.ConnectionError, redis.TimeoutError):
+        connection.disconnect()
+        raise
+
+
+def _script_send(connection: Any, keys: list[str], args: list[int]) -> Any:
+    try:
+        connection.send_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, *args)
+        return connection.read_response()
+    except redis.exceptions.NoScriptError:
+        connection.send_command("EVAL", _COUNT_AND_READ, len(keys), *keys, *args)
+        return connection.read_response()
 
 
 @functools.cache

@@ -4,6 +4,7 @@ from datetime import datetime
 
 import psycopg
 import pytest
+from django.core.cache import cache
 from django.db import close_old_connections, connection
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
@@ -190,15 +191,38 @@ def test_lookups_are_rate_limited_per_tracking_number(client, delayed_parcel):
     assert client.post(TRACK, {"tracking_number": "SF6660000000001", "phone_last4": "4321"}).status_code == 429
 
 
+def _wrong_digits_counted(client) -> int:
+    """A wrong answer for the delayed parcel; how many this parcel has had in the window."""
+    client.post(TRACK, {"tracking_number": "SF6660000000001", "phone_last4": "0000"})
+    parcel_key = ratelimit._proof_keys("lookup", "SF6660000000001", "127.0.0.1")["parcel"]
+    return int(cache.get(parcel_key, 0))
+
+
+def test_a_redis_that_forgot_the_limits_script_is_sent_it_again(client, delayed_parcel):
+    assert _wrong_digits_counted(client) == 1
+    cache._cache.get_client().script_flush()  # as after a Redis restart
+
+    assert _wrong_digits_counted(client) == 2
+
+
+def test_a_redis_connection_dropped_between_lookups_is_opened_again(client, delayed_parcel, caplog):
+    assert _wrong_digits_counted(client) == 1
+    redis_client = cache._cache.get_client()
+    ours = [entry["id"] for entry in redis_client.client_list() if entry["cmd"] in {"evalsha", "eval"}]
+    for client_id in ours:
+        redis_client.client_kill_filter(_id=client_id)
+
+    assert ours and _wrong_digits_counted(client) == 2
+    assert "rate limit unavailable" not in caplog.messages
+
+
 @pytest.fixture
 def redis_down_for_limits(settings):
     """The rate limits' Redis at a port nothing listens on (its client is made once per process)."""
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     ratelimit._redis.cache_clear()
-    ratelimit._count_and_read_script.cache_clear()
     yield
     ratelimit._redis.cache_clear()
-    ratelimit._count_and_read_script.cache_clear()
 
 
 def test_with_redis_down_lookups_are_answered_and_the_gap_is_logged(
