@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.template import Context, Template
+from django.template import RequestContext, Template, TemplateSyntaxError
+from django.test import RequestFactory
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from compensation.models import CouponStatus
 from core import roles
@@ -134,26 +135,46 @@ def test_the_result_speaks_chinese_to_a_chinese_browser(client):
     assert "We are delivering" not in page
 
 
-def test_a_fragment_is_rendered_once_per_value_and_their_number_is_bounded():
+def _rendered(template: Template, path: str, count: object, language: str = "en") -> str:
+    with translation.override(language):
+        return template.render(RequestContext(RequestFactory().get(path), {"count": count}))
+
+
+def test_a_fragment_is_rendered_once_per_language_and_url_and_their_number_is_bounded():
     template = Template(
-        "{% load portal_layout %}{% once_per_process probe path %}{{ path }} {{ count }}{% endonce_per_process %}"
+        "{% load portal_layout %}{% once_per_process probe url %}{{ request.get_full_path }} {{ count }}"
+        "{% endonce_per_process %}"
     )
 
-    first = template.render(Context({"path": "/track/", "count": 1}))
-    again = template.render(Context({"path": "/track/", "count": 2}))
-    other = template.render(Context({"path": "/history/", "count": 3}))
+    first = _rendered(template, "/track/", 1)
+    again = _rendered(template, "/track/", 2)
+    chinese = _rendered(template, "/track/", 3, language="zh-hans")
+    other = _rendered(template, "/history/?page=2", 4)
     for number in range(portal_layout.MAX_FRAGMENTS):
-        template.render(Context({"path": f"/track/?n={number}", "count": 4}))
-    after_the_bound = template.render(Context({"path": "/track/", "count": 5}))
+        _rendered(template, f"/track/?n={number}", 5)
+    after_the_bound = _rendered(template, "/track/", 6)
 
-    assert (first, again, other) == ("/track/ 1", "/track/ 1", "/history/ 3")
+    assert (first, again, chinese, other) == ("/track/ 1", "/track/ 1", "/track/ 3", "/history/?page=2 4")
     assert len(portal_layout._fragments) <= portal_layout.MAX_FRAGMENTS
-    assert after_the_bound == "/track/ 5"  # forgotten with the rest when the bound was reached
+    assert after_the_bound == "/track/ 6"  # forgotten with the rest when the bound was reached
 
 
 def test_a_fragment_escapes_what_it_renders():
     template = Template(
-        "{% load portal_layout %}{% once_per_process probe_escape path %}{{ path }}{% endonce_per_process %}"
+        "{% load portal_layout %}{% once_per_process probe_escape %}{{ count }}{% endonce_per_process %}"
     )
 
-    assert template.render(Context({"path": "/track/?n=<script>"})) == "/track/?n=&lt;script&gt;"
+    assert _rendered(template, "/track/", "<script>") == "&lt;script&gt;"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% once_per_process probe %}{% block title %}{% endblock %}{% endonce_per_process %}",
+        "{% once_per_process probe lang %}x{% endonce_per_process %}",
+        "{% once_per_process %}x{% endonce_per_process %}",
+    ],
+)
+def test_a_fragment_that_cannot_be_kept_is_refused_when_the_template_loads(source):
+    with pytest.raises(TemplateSyntaxError):
+        Template("{% load portal_layout %}" + source)

@@ -1,19 +1,23 @@
-"""``{% once_per_process name value… %}…{% endonce_per_process %}``: a fragment rendered once per
-process for each combination of the values it names.
+"""``{% once_per_process name [url] %}…{% endonce_per_process %}``: a fragment rendered once per
+process for each language, and with ``url`` for each URL (path and query) too.
 
 For the parts of a portal page that depend only on the language and the URL (the header,
 the footer, the links that close a lookup result): translations and URLs do not change
 while a process runs. What ``{% cache %}`` on a local-memory cache did, without the key
 hashing, the key check, the lock and the pickling that made each fragment cost about a
-third of rendering it, on the page a crowd reloads.
+third of rendering it, on the page a crowd reloads. The key is read straight from the
+language in force and the request, not through template variables, which cost as much
+again.
 """
 
 from __future__ import annotations
 
 from django import template
-from django.template.base import FilterExpression, NodeList, Parser, Token
+from django.template.base import NodeList, Parser, Token
 from django.template.context import Context
+from django.template.loader_tags import BlockNode
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 register = template.Library()
 
@@ -28,13 +32,19 @@ def fragments_forget() -> None:
 
 
 class OncePerProcessNode(template.Node):
-    def __init__(self, name: str, values: list[FilterExpression], nodelist: NodeList) -> None:
+    # Not searched for {% block %} on every render of a page that extends another: the tag
+    # refuses to hold one (once_per_process below).
+    child_nodelists = ()
+
+    def __init__(self, name: str, per_url: bool, nodelist: NodeList) -> None:
         self.name = name
-        self.values = values
+        self.per_url = per_url
         self.nodelist = nodelist
 
     def render(self, context: Context) -> SafeString:
-        key = (self.name, *(value.resolve(context) for value in self.values))
+        request = getattr(context, "request", None)
+        url = request.get_full_path() if self.per_url and request is not None else ""
+        key = (self.name, get_language(), url)
         fragment = _fragments.get(key)
         if fragment is None:
             fragment = mark_safe(self.nodelist.render(context))  # noqa: S308 - rendered by the template engine, escaped there
@@ -47,8 +57,10 @@ class OncePerProcessNode(template.Node):
 @register.tag
 def once_per_process(parser: Parser, token: Token) -> OncePerProcessNode:
     bits = token.split_contents()
-    if len(bits) < 2:
-        raise template.TemplateSyntaxError(f"'{bits[0]}' needs a name, then the values the fragment depends on.")
+    if len(bits) not in {2, 3} or bits[2:] not in ([], ["url"]):
+        raise template.TemplateSyntaxError(f"'{bits[0]}' takes a name, then 'url' if the fragment depends on the URL.")
     nodelist = parser.parse(("endonce_per_process",))
     parser.delete_first_token()
-    return OncePerProcessNode(bits[1], [parser.compile_filter(bit) for bit in bits[2:]], nodelist)
+    if nodelist.get_nodes_by_type(BlockNode):
+        raise template.TemplateSyntaxError(f"'{bits[0]}' cannot hold a block: every page would get the first one's.")
+    return OncePerProcessNode(bits[1], per_url=bits[2:] == ["url"], nodelist=nodelist)
