@@ -250,6 +250,11 @@ else:
         }
     }
 
+# Only the staff desk (the admin) sends messages, and its users always have a session:
+# kept there. The default (a signed cookie, then the session) builds a cookie signer on
+# every request, the crowd's on the public pages included.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 # --- Auth -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

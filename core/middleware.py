@@ -4,7 +4,7 @@ import contextlib
 import ipaddress
 import logging
 import re
-import uuid
+import secrets
 from collections.abc import Callable
 
 from django.conf import settings
@@ -26,7 +26,7 @@ def request_id_assign(request: HttpRequest) -> str:
     """The request's id — the proxy's when it looks like one, else a new one — on the request and in the logs."""
     # META, not request.headers: building the headers mapping costs more than the rest of this.
     incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-    request_id = incoming if _ACCEPTABLE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    request_id = incoming if _ACCEPTABLE_REQUEST_ID.match(incoming) else secrets.token_hex(16)
     request.request_id = request_id  # type: ignore[attr-defined]  # our own attribute on Django's request
     # Cleared on request_finished, not here: Django logs 4xx/5xx responses
     # (django.request) after the middleware chain has returned.
