@@ -106,19 +106,28 @@ def prepared_rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     try:
         return _prepared_fetch(database, sql, params)
     except django.db.NotSupportedError:
-        if database.in_atomic_block:
+        if not _may_ask_again(database):
             raise
         logger.warning("prepared statement outdated by a schema change: new connection")
     except (django.db.OperationalError, django.db.InterfaceError) as error:
-        if database.in_atomic_block or not kept or not _dropped(database):
+        if not (kept and _may_ask_again(database) and _dropped(database)):
             raise
         logger.warning("database connection dropped by the server: new connection", extra={"error": str(error)[:200]})
     database.close()
     return _prepared_fetch(database, sql, params)
 
 
+def _may_ask_again(database: BaseDatabaseWrapper) -> bool:
+    """Outside any transaction (``atomic`` or autocommit turned off by hand): a new connection
+    would quietly leave the caller's transaction behind."""
+    return not database.in_atomic_block and database.autocommit
+
+
 def _dropped(database: BaseDatabaseWrapper) -> bool:
-    """Whether the connection a query just failed on is gone (not a query the server refused)."""
+    """Whether the PostgreSQL connection a query just failed on is gone (not a query the server
+    refused). SQLite has no connection to lose: its errors stand."""
+    if database.vendor != "postgresql":
+        return False
     return database.connection is None or bool(database.connection.closed)
 
 

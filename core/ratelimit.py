@@ -7,6 +7,7 @@ import functools
 import hashlib
 import ipaddress
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -161,9 +162,11 @@ _SCRIPT_SHA = hashlib.sha1(_COUNT_AND_READ.encode(), usedforsecurity=False).hexd
 
 
 class _HeldConnection(threading.local):
-    """Each thread's own connection for the script, kept between requests."""
+    """Each thread's own connection for the script, kept between requests, in the process
+    that opened it (a worker forked from a master that had used it must not share its socket)."""
 
     client: redis.Redis | None = None
+    process: int = 0
     connection: Any = None  # redis-py's ConnectionInterface, whose methods carry no types
 
 
@@ -173,20 +176,23 @@ _held = _HeldConnection()
 def _script_run(keys: list[str], args: list[int]) -> Any:
     """The script on this thread's own connection: redis-py's command path (taking a connection
     from the pool and giving it back, its retry and telemetry wrappers) cost as much CPU as
-    the round trip itself. What that path gave is kept: a dropped connection (Redis restarted)
-    is opened again and the command sent once more (a count made twice errs on the safe side);
-    a Redis that forgot the script (restarted, SCRIPT FLUSH) is sent it whole. Any other
-    failure is the caller's to handle.
+    the round trip itself. What that path did here is kept: a kept connection found closed
+    (Redis restarted since) is opened again and the command sent once more; a Redis that
+    forgot the script (restarted, SCRIPT FLUSH) is sent it whole. A failure to connect or a
+    timeout is the caller's to handle at once: no second wait, and no attempt counted twice.
     """
     client = _redis()
     connection = _held.connection
-    if _held.client is not client or connection is None:
+    if connection is None or _held.client is not client or _held.process != os.getpid():
         connection = client.connection_pool.make_connection()
-        _held.client, _held.connection = client, connection
+        _held.client, _held.process, _held.connection = client, os.getpid(), connection
+    was_open = connection.is_connected
     try:
         return _script_send(connection, keys, args)
-    except (redis.ConnectionError, redis.TimeoutError):
+    except (redis.ConnectionError, redis.TimeoutError) as error:
         connection.disconnect()  # an answer may still be on its way: never read this socket again
+        if not was_open or isinstance(error, redis.TimeoutError):
+            raise
     try:
         return _script_send(connection, keys, args)  # on a new socket
     except (redis.ConnectionError, redis.TimeoutError):

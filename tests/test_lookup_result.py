@@ -16,6 +16,7 @@ from core import roles
 from incidents.criteria import Estimate, LinkCriteria
 from incidents.linking import incident_link_orders
 from incidents.models import AffectedOrder, Incident, IncidentStatus
+from notifications.models import Notification, Status
 from portal.templatetags import portal_layout
 from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident, typhoon_outage
 
@@ -102,6 +103,7 @@ def test_a_delay_without_estimate_or_coupon_says_what_we_will_tell_and_send(clie
     page = _result(client, "SF5550000000005", "7777")
 
     assert "Delayed: " in page
+    assert "Now expected" not in page
     assert (
         "We are delivering it as soon as we can; we will tell you the new delivery time as soon as we know it." in page
     )
@@ -109,6 +111,21 @@ def test_a_delay_without_estimate_or_coupon_says_what_we_will_tell_and_send(clie
         "If compensation is offered for this delay, we send you a coupon by text message and email, "
         "and it shows here." in page
     )
+
+
+@pytest.mark.parametrize(
+    ("sent", "sentence"), [(0, None), (1, "We sent you 1 message about it."), (2, "We sent you 2 messages about it.")]
+)
+def test_the_result_counts_the_messages_sent_about_the_delay(client, sent, sentence):
+    incident, order = typhoon_outage(tracking_number="SF5550000000008")
+    messages = Notification.objects.filter(customer=order.customer, incident=incident).order_by("pk")
+    Notification.objects.filter(pk__in=list(messages.values_list("pk", flat=True)[:sent])).update(status=Status.SENT)
+    assert messages.filter(status=Status.SENT).count() == sent
+
+    page = _result(client, "SF5550000000008", "4321")
+
+    assert ("We sent you" in page) == bool(sentence)
+    assert sentence is None or sentence in page
 
 
 def test_an_incident_that_is_over_reads_was_delayed_and_promises_nothing_more(client):
@@ -157,14 +174,6 @@ def test_a_fragment_is_rendered_once_per_language_and_url_and_their_number_is_bo
     assert (first, again, chinese, other) == ("/track/ 1", "/track/ 1", "/track/ 3", "/history/?page=2 4")
     assert len(portal_layout._fragments) <= portal_layout.MAX_FRAGMENTS
     assert after_the_bound == "/track/ 6"  # forgotten with the rest when the bound was reached
-
-
-def test_a_fragment_escapes_what_it_renders():
-    template = Template(
-        "{% load portal_layout %}{% once_per_process probe_escape %}{{ count }}{% endonce_per_process %}"
-    )
-
-    assert _rendered(template, "/track/", "<script>") == "&lt;script&gt;"
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import psycopg
@@ -65,12 +66,14 @@ def test_the_lookup_is_planned_once_a_connection_not_on_every_request(client):
     assert len(prepared) == 1  # one statement, prepared on the first lookup and reused
 
 
+def _other_connection() -> psycopg.Connection:
+    """Another session on the test database, as another process would open it."""
+    return psycopg.connect(**connection.get_connection_params())
+
+
 def _column_type(table: str, column: str, sql_type: str) -> None:
     """A migration run by another process (``deploy/``'s migrate) while this one serves."""
-    database = connection.settings_dict
-    with psycopg.connect(
-        dbname=database["NAME"], host=database["HOST"], port=database["PORT"] or 5432, user=database["USER"]
-    ) as other:
+    with _other_connection() as other:
         other.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {sql_type}")
 
 
@@ -90,20 +93,13 @@ def test_a_lookup_prepared_before_a_migration_changed_a_column_it_reads_asks_aga
     assert "prepared statement outdated by a schema change: new connection" in caplog.messages
 
 
-def _other_connection() -> psycopg.Connection:
-    database = connection.settings_dict
-    return psycopg.connect(
-        dbname=database["NAME"], host=database["HOST"], port=database["PORT"] or 5432, user=database["USER"]
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_lookup_on_a_connection_the_server_dropped_asks_again_on_a_new_one(caplog):
     OrderFactory(tracking_number="SF6660000000006", customer=CustomerFactory(name="李雷", phone="+8613800138888"))
     assert parcel_for_customer(tracking_number="SF6660000000006", phone_last4="8888") is not None
     dropped = connection.connection.info.backend_pid
     with _other_connection() as other:  # PostgreSQL restarting, or an administrator ending the backend
-        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
+        other.execute("SELECT pg_terminate_backend(%s, 5000)", [dropped])  # returns once it is gone
 
     parcel = parcel_for_customer(tracking_number="SF6660000000006", phone_last4="8888")
 
@@ -214,6 +210,24 @@ def test_a_redis_connection_dropped_between_lookups_is_opened_again(client, dela
 
     assert ours and _wrong_digits_counted(client) == 2
     assert "rate limit unavailable" not in caplog.messages
+
+
+def test_a_worker_forked_from_a_process_that_counted_opens_its_own_redis_connection(client, delayed_parcel):
+    """gunicorn's preload_app forks workers from the master: a socket the master had used must
+    not be shared, or each process would read the other's replies."""
+    assert _wrong_digits_counted(client) == 1
+    inherited = ratelimit._held.connection
+    child = os.fork()
+    if child == 0:  # the worker: only Redis here, never the parent's database connection
+        try:
+            ratelimit._count_and_read(["ratelimit:fork-probe"], [], window_seconds=60)
+            os._exit(0 if ratelimit._held.connection is not inherited else 3)
+        finally:
+            os._exit(4)
+    _pid, status = os.waitpid(child, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert _wrong_digits_counted(client) == 2  # and the master's own connection still answers in step
 
 
 @pytest.fixture
