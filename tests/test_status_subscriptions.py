@@ -38,6 +38,13 @@ def _active(channel=Channel.EMAIL, address="ops@example.com", components=()):
     return subscription
 
 
+def test_the_sign_up_page_has_a_plain_title_and_loads_its_script_once(client):
+    page = client.get(SUBSCRIBE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert re.search(r"<title>(.*?)</title>", page, re.S).group(1) == "Get status notices · Parcel service"
+    assert page.count("portal/subscribe") == 1
+
+
 def test_email_sign_up_sends_a_link_and_confirms_only_on_post(client):
     response = client.post(SUBSCRIBE, {"channel": "email", "email": "Ops@Example.com"}, HTTP_ACCEPT_LANGUAGE="en")
 
