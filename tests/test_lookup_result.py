@@ -140,6 +140,22 @@ def test_an_incident_that_is_over_reads_was_delayed_and_promises_nothing_more(cl
     assert "We are delivering it as soon as we can" not in page
 
 
+def test_a_parcel_two_incidents_delayed_lists_the_newest_first_and_counts_both_incidents_messages(client):
+    older = _delayed_without_coupon(tracking_number="SF5550000000009", estimate=Estimate(delay=timedelta(hours=6)))
+    Incident.objects.filter(pk=older.pk).update(reported_at=timezone.now() - timedelta(hours=3))
+    newer = declare_incident(actor=UserFactory(role=roles.SUPERVISOR), title_en="Hub flooded", title_zh="转运中心进水")
+    incident_link_orders(
+        incident=newer, criteria=LinkCriteria(hubs=["杭州转运中心"]), actor=UserFactory(role=roles.SUPERVISOR)
+    )
+    Notification.objects.filter(incident__in=[older, newer]).update(status=Status.DELIVERED)
+    sent = Notification.objects.filter(incident__in=[older, newer]).count()
+
+    page = _result(client, "SF5550000000009", "7777")
+
+    assert page.index("Hub flooded") < page.index("Sorting line stopped")
+    assert sent >= 2 and f"We sent you {sent} messages about it." in page
+
+
 def test_the_result_speaks_chinese_to_a_chinese_browser(client):
     _incident, order = typhoon_outage(tracking_number="SF5550000000007")
     link = order.incident_links.get()
