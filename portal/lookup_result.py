@@ -55,13 +55,14 @@ def to_the_minute(value: datetime | None) -> str:
 def lookup_result(parcel: ParcelView) -> LookupResult:
     order = parcel.order
     sent = parcel.messages_sent
+    delays = [_delay_line(link) for link in parcel.links]
     return LookupResult(
         tracking_number=order.tracking_number,
         recipient=_("For %(name)s") % {"name": parcel.masked_name},
         route=f"{order.origin_city} → {order.destination_city}",
         status=parcel.status_label,
         promised=to_the_minute(order.promised_delivery),
-        delays=[_delay_line(link) for link in parcel.links],
+        delays=delays,
         messages_sent=(
             ngettext("We sent you %(counter)s message about it.", "We sent you %(counter)s messages about it.", sent)
             % {"counter": sent}
@@ -69,7 +70,7 @@ def lookup_result(parcel: ParcelView) -> LookupResult:
             else ""
         ),
         coupons=parcel.coupons,
-        next_steps=_next_steps(parcel),
+        next_steps=_next_steps(parcel, delays),
     )
 
 
@@ -83,10 +84,10 @@ def _delay_line(link: ParcelDelay) -> DelayLine:
     )
 
 
-def _next_steps(parcel: ParcelView) -> list[str]:
+def _next_steps(parcel: ParcelView, delays: list[DelayLine]) -> list[str]:
     """What happens next, in plain words: the delivery, then the compensation. (How to
     complain closes every result; the template writes it, with its link.)"""
-    steps = [_delivery_step(link) for link in parcel.links if link.is_open]
+    steps = [_delivery_step(delay) for link, delay in zip(parcel.links, delays, strict=True) if link.is_open]
     steps += [_coupon_step(coupon) for coupon in parcel.coupons if coupon.status == CouponStatus.ISSUED]
     if parcel.links and not parcel.coupons:
         steps.append(
@@ -100,10 +101,10 @@ def _next_steps(parcel: ParcelView) -> list[str]:
     return steps
 
 
-def _delivery_step(link: ParcelDelay) -> str:
-    if link.new_estimate:
+def _delivery_step(delay: DelayLine) -> str:
+    if delay.now_expected:
         delivery = _("We are delivering it as soon as we can and now expect it by %(when)s.") % {
-            "when": to_the_minute(link.new_estimate)
+            "when": delay.now_expected
         }
     else:
         delivery = _(

@@ -94,7 +94,7 @@ def parcel_for_customer(*, tracking_number: str, phone_last4: str) -> ParcelView
     if delays and vendor == "postgresql":
         parcel.links = [_delay_from_json(*values) for values in json.loads(delays)]
     elif delays:
-        rows = prepared_rows(_delays_sql(), [order.customer_id, Status.SENT, Status.DELIVERED, order.pk])
+        rows = prepared_rows(_delays_sql(), [order.customer_id, order.pk])
         parcel.links = [ParcelDelay(*values) for values in rows]
     parcel.messages_sent = sum(link.messages_sent for link in parcel.links)
     if has_coupons:
@@ -138,6 +138,27 @@ _LOOKUP_ORDER_FIELDS = [
 _NOT_FOUND: tuple[Any, ...] = (*[None] * len(_LOOKUP_ORDER_FIELDS), "", "0000", None, False)
 
 
+def _delay_columns(*, customer: str) -> str:
+    """``ParcelDelay``'s fields, the last the messages the customer (``customer``: the SQL for
+    their id, a column of the outer query or a parameter) was sent about the incident."""
+    return f"""
+        a.incident_id, i.status, i.title_zh, i.title_en, a.original_promise, a.new_estimate,
+        (
+            SELECT count(*) FROM {Notification._meta.db_table} n
+            WHERE n.customer_id = {customer} AND n.incident_id = a.incident_id
+              AND n.status IN ('{Status.SENT.value}', '{Status.DELIVERED.value}')
+        )
+    """  # noqa: S608 - the table name and status constants from the models
+
+
+def _published_incidents(*, order: str) -> str:
+    """Where a parcel's (``order``: the SQL for its id) public incidents come from."""
+    return f"""
+        FROM {AffectedOrder._meta.db_table} a JOIN {Incident._meta.db_table} i ON i.id = a.incident_id
+        WHERE a.order_id = {order} AND i.published_at IS NOT NULL  -- internal incidents stay internal
+    """
+
+
 @functools.cache
 def _lookup_sql(vendor: str) -> str:
     """The parcel, its customer's name and phone, its public incidents (on PostgreSQL; elsewhere
@@ -148,25 +169,12 @@ def _lookup_sql(vendor: str) -> str:
     several times what running it does. In a large outage most of that crowd has a delayed
     parcel: reading its incidents in the same round trip spares each of them a second query.
     """
-    published = f"""
-        FROM {AffectedOrder._meta.db_table} a JOIN {Incident._meta.db_table} i ON i.id = a.incident_id
-        WHERE a.order_id = o.id AND i.published_at IS NOT NULL  -- internal incidents stay internal
-    """
-    if vendor == "postgresql":
-        # ParcelDelay's fields, newest incident first; the statuses are our own constants.
-        delays = f"""(
-            SELECT json_agg(json_build_array(
-                a.incident_id, i.status, i.title_zh, i.title_en, a.original_promise, a.new_estimate,
-                (
-                    SELECT count(*) FROM {Notification._meta.db_table} n
-                    WHERE n.customer_id = o.customer_id AND n.incident_id = a.incident_id
-                      AND n.status IN ('{Status.SENT.value}', '{Status.DELIVERED.value}')
-                )
-            ) ORDER BY i.reported_at DESC)::text
-            {published}
-        )"""  # noqa: S608 - table names and status constants from the models
+    incidents = _published_incidents(order="o.id")
+    if vendor == "postgresql":  # as JSON arrays, newest incident first
+        columns = _delay_columns(customer="o.customer_id")
+        delays = f"(SELECT json_agg(json_build_array({columns}) ORDER BY i.reported_at DESC)::text {incidents})"
     else:
-        delays = f"EXISTS (SELECT 1 {published})"
+        delays = f"EXISTS (SELECT 1 {incidents})"
     return f"""
         SELECT {", ".join(f"o.{name}" for name in _LOOKUP_ORDER_FIELDS)},
                c.name AS customer_name, c.phone AS customer_phone,
@@ -187,14 +195,7 @@ def _delays_sql() -> str:
     Written out for the same reason as ``_lookup_sql``: the ORM's compile of the join and the
     counting subquery cost five times the query, on the page a delayed parcel's owner reloads.
     """
-    # The columns in ParcelDelay's order.
     return f"""
-        SELECT a.incident_id, i.status, i.title_zh, i.title_en, a.original_promise, a.new_estimate,
-               (
-                   SELECT count(*) FROM {Notification._meta.db_table} n
-                   WHERE n.customer_id = %s AND n.incident_id = a.incident_id AND n.status IN (%s, %s)
-               ) AS messages_sent
-        FROM {AffectedOrder._meta.db_table} a JOIN {Incident._meta.db_table} i ON i.id = a.incident_id
-        WHERE a.order_id = %s AND i.published_at IS NOT NULL  -- internal incidents stay internal
+        SELECT {_delay_columns(customer="%s")} {_published_incidents(order="%s")}
         ORDER BY i.reported_at DESC
-    """  # noqa: S608 - table names from the models; the values are parameters
+    """
