@@ -25,3 +25,11 @@ def test_runtime_requirements_carry_what_the_redis_broker_needs():
     # then requirements.txt pins each of them: the image and bin/run install only that file
     assert needed
     assert needed - _pinned() == set()
+
+
+def test_redis_replies_are_parsed_by_hiredis():
+    # redis-py falls back to its Python parser without a word when hiredis is missing
+    from redis._parsers import _HiredisParser
+    from redis.connection import DefaultParser
+
+    assert DefaultParser is _HiredisParser
