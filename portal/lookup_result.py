@@ -1,7 +1,7 @@
 """What the lookup result says to the customer who proved a parcel is theirs.
 
 The sentences are written here, in the customer's language, and
-``templates/portal/track.html`` lays them out. Which of them a customer reads
+``portal/lookup_page.py`` lays them out. Which of them a customer reads
 depends on the parcel (open or closed incidents, a new estimate or none, coupons
 with or without a minimum spend): that choice is logic, and Python makes it at a
 fraction of what the same branches cost as template tags on the page a worried

@@ -30,6 +30,7 @@ from notifications.subscriptions import (
 from notifications.subscriptions import subscription_cancel as cancel
 from notifications.subscriptions import subscription_confirm as confirm
 from portal.forms import CodeForm, LookupForm, SubscribeForm
+from portal.lookup_page import lookup_result_page
 from portal.lookup_result import lookup_result
 from portal.published import Published, published
 from portal.selectors import parcel_for_customer
@@ -65,17 +66,19 @@ def track(request: HttpRequest) -> HttpResponse:
                 raise
             logger.exception("parcel lookup unavailable")
             return render(request, "portal/track.html", {**context, "unavailable": True}, status=503)
-        if parcel is None:
-            proof_failure_record(
-                request, scope="lookup", tracking_number=data["tracking_number"], window_seconds=LOOKUP_WINDOW_SECONDS
-            )
-            form.add_error(
-                None,
-                _("We could not find a parcel with this tracking number and phone number. Check both and try again."),
-            )
-        context["parcel"] = parcel
-        context["result"] = lookup_result(parcel) if parcel else None
-    response = render(request, "portal/track.html", context)
+        if parcel is not None:
+            return _private(HttpResponse(lookup_result_page(request, lookup_result(parcel))))
+        proof_failure_record(
+            request, scope="lookup", tracking_number=data["tracking_number"], window_seconds=LOOKUP_WINDOW_SECONDS
+        )
+        form.add_error(
+            None, _("We could not find a parcel with this tracking number and phone number. Check both and try again.")
+        )
+    return _private(render(request, "portal/track.html", context))
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """Kept by no cache on the way: the page is one customer's parcel, or their form."""
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -1,5 +1,5 @@
 """What the lookup result tells a customer, read from the page as they would (portal/lookup_result.py
-writes the sentences, templates/portal/track.html lays them out)."""
+writes the sentences, portal/lookup_page.py the page, in the layout of templates/portal/track_result.html)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 from django.template import RequestContext, Template, TemplateSyntaxError
-from django.test import RequestFactory
+from django.template.loader import render_to_string
+from django.test import RequestFactory, override_settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -17,6 +18,7 @@ from incidents.criteria import Estimate, LinkCriteria
 from incidents.linking import incident_link_orders
 from incidents.models import AffectedOrder, Incident, IncidentStatus
 from notifications.models import Notification, Status
+from orders.models import Order
 from portal.templatetags import portal_layout
 from tests.factories import CustomerFactory, OrderFactory, UserFactory, declare_incident, typhoon_outage
 
@@ -166,6 +168,61 @@ def test_the_result_speaks_chinese_to_a_chinese_browser(client):
     assert "如有变化,我们会通过短信和邮件通知您。" in page
     assert "收件人 王*" in page
     assert "We are delivering" not in page
+
+
+def test_every_value_on_the_result_page_is_escaped(client):
+    hostile = "<script>alert('x')</script> & \"quoted\""
+    _delayed_without_coupon(tracking_number="SF5550000000010", estimate=Estimate())
+    Incident.objects.update(title_en=hostile)
+    Order.objects.filter(tracking_number="SF5550000000010").update(origin_city="<b>Hangzhou</b>")
+
+    page = _result(client, "SF5550000000010", "7777")
+
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;quoted&quot;" in page
+    assert "&lt;b&gt;Hangzhou&lt;/b&gt; →" in page
+    assert "<script>" not in page and "<b>" not in page
+
+
+def test_the_result_page_has_the_portals_layout_in_the_customers_language(client):
+    OrderFactory(tracking_number="SF5550000000011", customer=CustomerFactory(phone="+8613800131111"))
+    form_page = client.get(TRACK, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+
+    page = _result(client, "SF5550000000011", "1111", language="zh-CN")
+
+    header, footer = form_page.split("<main")[0], form_page.split("</main>")[1]
+    assert page.split("<title>")[0] == header.split("<title>")[0]
+    assert page.split("</title>")[1].split("<main")[0] == header.split("</title>")[1]
+    assert page.split("</main>")[1] == footer
+    assert "<title>您的包裹 SF5550000000011 · 快递服务</title>" in page
+
+
+def _frame_request(path: str):
+    return RequestFactory().post(path)
+
+
+def test_a_page_frame_is_the_page_cut_at_its_slots_kept_once_per_language_and_url():
+    request = _frame_request("/track/")
+    with translation.override("en"):
+        frame = portal_layout.page_frame(request, "portal/track_result.html", ("title", "content"))
+        again = portal_layout.page_frame(request, "portal/track_result.html", ("title", "content"))
+        whole = render_to_string("portal/track_result.html", {"title": "T", "content": "C"}, request)
+    with translation.override("zh-hans"):
+        chinese = portal_layout.page_frame(request, "portal/track_result.html", ("title", "content"))
+
+    assert frame[0] + "T" + frame[1] + "C" + frame[2] == whole
+    assert again is frame  # kept, not rendered again
+    assert chinese != frame and 'lang="zh-hans"' in chinese[0]
+    for number in range(portal_layout.MAX_FRAGMENTS):
+        portal_layout.page_frame(_frame_request(f"/track/?n={number}"), "portal/track_result.html", ("title",))
+    assert len(portal_layout._frames) <= portal_layout.MAX_FRAGMENTS
+
+
+@pytest.mark.parametrize("source", ["{{ title }}", "{{ content }}{{ title }}", "{{ title }}{{ content }}{{ title }}"])
+def test_a_page_frame_whose_template_does_not_write_each_slot_once_in_order_is_refused(source):
+    engine = {"BACKEND": "django.template.backends.django.DjangoTemplates", "OPTIONS": {}}
+    engine["OPTIONS"]["loaders"] = [("django.template.loaders.locmem.Loader", {"frame.html": source})]
+    with override_settings(TEMPLATES=[engine]), pytest.raises(TemplateSyntaxError):
+        portal_layout.page_frame(_frame_request("/"), "frame.html", ("title", "content"))
 
 
 def _rendered(template: Template, path: str, count: object, language: str = "en") -> str:

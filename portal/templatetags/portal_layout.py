@@ -8,13 +8,19 @@ hashing, the key check, the lock and the pickling that made each fragment cost a
 third of rendering it, on the page a crowd reloads. The key is read straight from the
 language in force and the request, not through template variables, which cost as much
 again.
+
+``page_frame`` keeps a whole page that way, cut where its few per-request parts go.
 """
 
 from __future__ import annotations
 
+import secrets
+
 from django import template
+from django.http import HttpRequest
 from django.template.base import NodeList, Parser, Token
 from django.template.context import Context
+from django.template.loader import render_to_string
 from django.template.loader_tags import BlockNode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -24,11 +30,13 @@ register = template.Library()
 # A value may come from the URL, which anyone can vary: past this many fragments, start again.
 MAX_FRAGMENTS = 1000
 _fragments: dict[tuple[object, ...], SafeString] = {}
+_frames: dict[tuple[object, ...], tuple[str, ...]] = {}
 
 
 def fragments_forget() -> None:
     """Render every fragment again (tests that change the URLs or the translations)."""
     _fragments.clear()
+    _frames.clear()
 
 
 class OncePerProcessNode(template.Node):
@@ -64,3 +72,34 @@ def once_per_process(parser: Parser, token: Token) -> OncePerProcessNode:
     if nodelist.get_nodes_by_type(BlockNode):
         raise template.TemplateSyntaxError(f"'{bits[0]}' cannot hold a block: every page would get the first one's.")
     return OncePerProcessNode(bits[1], per_url=bits[2:] == ["url"], nodelist=nodelist)
+
+
+def page_frame(request: HttpRequest, template_name: str, slots: tuple[str, ...]) -> tuple[str, ...]:
+    """``template_name`` rendered once per process for each language and URL, cut where each of
+    ``slots`` (context variables) goes: the page is ``frame[0] + slot 1 + frame[1] + … + frame[-1]``.
+
+    For a page whose only per-request parts are a few values: the template engine walks the
+    layout once, and each request joins strings. The template is given nothing but a marker
+    for each slot, so, as with ``once_per_process``, what it renders may depend on nothing but
+    the language and the URL.
+    """
+    key = (template_name, get_language(), request.get_full_path())
+    frame = _frames.get(key)
+    if frame is None:
+        markers = {slot: mark_safe(f"<!--{slot}:{secrets.token_hex(8)}-->") for slot in slots}  # noqa: S308 - our own markers
+        page = render_to_string(template_name, markers, request)
+        frame = _cut(page, list(markers.values()), template_name)
+        if len(_frames) >= MAX_FRAGMENTS:
+            _frames.clear()
+        _frames[key] = frame
+    return frame
+
+
+def _cut(page: str, markers: list[str], template_name: str) -> tuple[str, ...]:
+    parts = []
+    for marker in markers:
+        if page.count(marker) != 1:
+            raise template.TemplateSyntaxError(f"{template_name} must write each slot once, in the order given.")
+        before, page = page.split(marker)
+        parts.append(before)
+    return (*parts, page)
