@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -91,25 +92,54 @@ def proof_attempt_refused(
     answered it wrongly waits for the window to pass; a caller new to it waits
     ``PROOF_COOLDOWN_SECONDS`` and then has its try. A dead cache lets requests through.
     """
+    return proof_attempt_counting(
+        request,
+        scope=scope,
+        tracking_number=tracking_number,
+        per_ip=per_ip,
+        per_parcel=per_parcel,
+        window_seconds=window_seconds,
+    )()
+
+
+def proof_attempt_counting(
+    request: HttpRequest, *, scope: str, tracking_number: str, per_ip: int, per_parcel: int, window_seconds: int
+) -> Callable[[], int]:
+    """``proof_attempt_refused``, asked now and answered when the returned function is called.
+
+    The parcel lookup reads the parcel while Redis counts the attempt: the two round trips
+    overlap, and a worker waits once per lookup instead of twice. Nothing read in the
+    meantime may be shown before the answer is 0; the answer must be asked for before the
+    thread counts anything else (an exchange left unanswered is dropped by the next one).
+    """
     caller = client_key(request)
     keys = _proof_keys(scope, tracking_number, caller)
     try:
-        attempts, parcel_failures, caller_failures = _count_and_read(
+        counts = _count_and_read_start(
             [keys["caller"]], [keys["parcel"], keys["caller_on_parcel"]], window_seconds=window_seconds
         )
-        if attempts > per_ip:
-            return window_seconds
-        if parcel_failures < per_parcel:
-            return 0
-        if caller_failures:
-            return window_seconds
-        now = time.time()
-        cache.add(keys["ticket"], now, timeout=window_seconds)
-        waited = now - float(cache.get(keys["ticket"], now))
     except Exception as error:  # noqa: BLE001
         logger.warning("rate limit unavailable", extra={"scope": scope, "error": type(error).__name__})
-        return 0
-    return 0 if waited >= PROOF_COOLDOWN_SECONDS else max(1, round(PROOF_COOLDOWN_SECONDS - waited))
+        return lambda: 0
+
+    def refused() -> int:
+        try:
+            attempts, parcel_failures, caller_failures = counts()
+            if attempts > per_ip:
+                return window_seconds
+            if parcel_failures < per_parcel:
+                return 0
+            if caller_failures:
+                return window_seconds
+            now = time.time()
+            cache.add(keys["ticket"], now, timeout=window_seconds)
+            waited = now - float(cache.get(keys["ticket"], now))
+        except Exception as error:  # noqa: BLE001
+            logger.warning("rate limit unavailable", extra={"scope": scope, "error": type(error).__name__})
+            return 0
+        return 0 if waited >= PROOF_COOLDOWN_SECONDS else max(1, round(PROOF_COOLDOWN_SECONDS - waited))
+
+    return refused
 
 
 def proof_failure_record(request: HttpRequest, *, scope: str, tracking_number: str, window_seconds: int) -> None:
@@ -146,16 +176,24 @@ def _count_and_read(count_keys: list[str], read_keys: list[str], *, window_secon
     the cache API reads the same counters. Without Redis (the embedded quick start) the
     cache API does it.
     """
+    return _count_and_read_start(count_keys, read_keys, window_seconds=window_seconds)()
+
+
+def _count_and_read_start(
+    count_keys: list[str], read_keys: list[str], *, window_seconds: int
+) -> Callable[[], list[int]]:
+    """``_count_and_read`` sent now; the returned function waits for the counts."""
     if not settings.REDIS_URL:
         counted = [1 if cache.add(key, 1, timeout=window_seconds) else cache.incr(key) for key in count_keys]
         read = cache.get_many(read_keys)
-        return [*counted, *(read.get(key, 0) for key in read_keys)]
+        counts = [*counted, *(read.get(key, 0) for key in read_keys)]
+        return lambda: counts
     # make_key, not make_and_validate_key: the check warns of keys memcached would refuse,
     # and these are ours (hex digests and addresses), read by Redis.
     make_key = caches["default"].make_key
     keys = [make_key(key) for key in (*count_keys, *read_keys)]
-    answer = _script_run(keys, [window_seconds, len(count_keys)])
-    return [int(value or 0) for value in answer]
+    answer = _script_start(keys, [window_seconds, len(count_keys)])
+    return lambda: [int(value or 0) for value in answer()]
 
 
 _SCRIPT_SHA = hashlib.sha1(_COUNT_AND_READ.encode(), usedforsecurity=False).hexdigest()
@@ -168,41 +206,68 @@ class _HeldConnection(threading.local):
     client: redis.Redis | None = None
     process: int = 0
     connection: Any = None  # redis-py's ConnectionInterface, whose methods carry no types
+    exchange: int = 0  # the script last sent on it
+    unanswered: bool = False  # its answer not read yet
 
 
 _held = _HeldConnection()
 
 
-def _script_run(keys: list[str], args: list[int]) -> Any:
-    """The script on this thread's own connection: redis-py's command path (taking a connection
-    from the pool and giving it back, its retry and telemetry wrappers) cost as much CPU as
-    the round trip itself. What that path did here is kept: a kept connection found closed
-    (Redis restarted since) is opened again and the command sent once more; a Redis that
-    forgot the script (restarted, SCRIPT FLUSH) is sent it whole. A failure to connect or a
-    timeout is the caller's to handle at once: no second wait, and no attempt counted twice.
+def _script_start(keys: list[str], args: list[int]) -> Callable[[], Any]:
+    """The script sent on this thread's own connection; the returned function reads its answer.
+
+    redis-py's command path (taking a connection from the pool and giving it back, its retry
+    and telemetry wrappers) cost as much CPU as the round trip itself. What that path did
+    here is kept: a kept connection found closed (Redis restarted since) is opened again and
+    the command sent once more; a Redis that forgot the script (restarted, SCRIPT FLUSH) is
+    sent it whole. A failure to connect or a timeout is the caller's to handle at once: no
+    second wait, and no attempt counted twice.
     """
     client = _redis()
     connection = _held.connection
     if connection is None or _held.client is not client or _held.process != os.getpid():
         connection = client.connection_pool.make_connection()
-        _held.client, _held.process, _held.connection = client, os.getpid(), connection
-    was_open = connection.is_connected
+        _held.client, _held.process, _held.connection, _held.unanswered = client, os.getpid(), connection, False
+    if _held.unanswered:
+        connection.disconnect()  # an answer nobody asked for would be read as the next one's
+    _held.exchange += 1
+    exchange, was_open = _held.exchange, connection.is_connected
     try:
-        return _script_send(connection, keys, args)
+        connection.send_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, *args)
     except (redis.ConnectionError, redis.TimeoutError) as error:
-        connection.disconnect()  # an answer may still be on its way: never read this socket again
+        connection.disconnect()
         if not was_open or isinstance(error, redis.TimeoutError):
             raise
+        answer = _script_again(connection, keys, args)  # on a new socket
+        return lambda: answer
+    _held.unanswered = True
+
+    def answered() -> Any:
+        if _held.exchange != exchange:
+            raise RuntimeError("a rate-limit answer asked for after the thread sent another script")
+        _held.unanswered = False
+        try:
+            return _script_answer(connection, keys, args)
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            connection.disconnect()  # an answer may still be on its way: never read this socket again
+            if not was_open or isinstance(error, redis.TimeoutError):
+                raise
+        return _script_again(connection, keys, args)
+
+    return answered
+
+
+def _script_again(connection: Any, keys: list[str], args: list[int]) -> Any:
     try:
-        return _script_send(connection, keys, args)  # on a new socket
+        connection.send_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, *args)
+        return _script_answer(connection, keys, args)
     except (redis.ConnectionError, redis.TimeoutError):
         connection.disconnect()
         raise
 
 
-def _script_send(connection: Any, keys: list[str], args: list[int]) -> Any:
+def _script_answer(connection: Any, keys: list[str], args: list[int]) -> Any:
     try:
-        connection.send_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, *args)
         return connection.read_response()
     except redis.exceptions.NoScriptError:
         connection.send_command("EVAL", _COUNT_AND_READ, len(keys), *keys, *args)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from components.models import ServiceComponent
 from core.database import database_unreachable
-from core.ratelimit import client_key, proof_attempt_refused, proof_failure_record, rate_limited
+from core.ratelimit import client_key, proof_attempt_counting, proof_failure_record, rate_limited
 from incidents.models import OPEN_STATUSES, Incident, Visibility
 from notifications.models import StatusSubscription
 from notifications.subscriptions import (
@@ -49,7 +49,8 @@ def track(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"form": form}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        wait = proof_attempt_refused(
+        # Counted while the parcel is read; nothing it says is shown until the count allows it.
+        refused = proof_attempt_counting(
             request,
             scope="lookup",
             tracking_number=data["tracking_number"],
@@ -57,8 +58,6 @@ def track(request: HttpRequest) -> HttpResponse:
             per_parcel=settings.LOOKUPS_PER_TRACKING_NUMBER,
             window_seconds=LOOKUP_WINDOW_SECONDS,
         )
-        if wait:
-            return too_many_attempts(request, "portal/track.html", context, wait)
         try:
             parcel = parcel_for_customer(tracking_number=data["tracking_number"], phone_last4=data["phone_last4"])
         except DatabaseError as error:
@@ -66,6 +65,8 @@ def track(request: HttpRequest) -> HttpResponse:
                 raise
             logger.exception("parcel lookup unavailable")
             return render(request, "portal/track.html", {**context, "unavailable": True}, status=503)
+        if wait := refused():
+            return too_many_attempts(request, "portal/track.html", context, wait)
         if parcel is not None:
             return _private(HttpResponse(lookup_result_page(request, lookup_result(parcel))))
         proof_failure_record(

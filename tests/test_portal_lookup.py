@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime
 
 import psycopg
@@ -185,6 +186,59 @@ def test_lookups_are_rate_limited_per_tracking_number(client, delayed_parcel):
         client.post(TRACK, {"tracking_number": "SF6660000000001", "phone_last4": "0000"})
 
     assert client.post(TRACK, {"tracking_number": "SF6660000000001", "phone_last4": "4321"}).status_code == 429
+
+
+def test_a_refused_owner_is_shown_nothing_of_the_parcel_read_while_the_count_was_asked(client, delayed_parcel):
+    for _ in range(10):
+        client.post(TRACK, {"tracking_number": "SF6660000000001", "phone_last4": "0000"})
+
+    response = client.post(
+        TRACK, {"tracking_number": "SF6660000000001", "phone_last4": "4321"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 429 and "Too many attempts" in page
+    assert "广州白云" not in page and "Typhoon" not in page and "Your parcel" not in page
+
+
+def _lookup_request(rf):
+    request = rf.post(TRACK)
+    request.META["REMOTE_ADDR"] = "192.0.2.7"
+    return request
+
+
+def _count(rf, tracking_number: str):
+    return ratelimit.proof_attempt_counting(
+        _lookup_request(rf), scope="lookup", tracking_number=tracking_number, per_ip=2, per_parcel=10, window_seconds=60
+    )
+
+
+def _sent_and_counted(rf, tracking_number: str, attempts: int):
+    """A count sent, once Redis has counted it (read on another connection)."""
+    answer = _count(rf, tracking_number)
+    caller = ratelimit._proof_keys("lookup", tracking_number, "192.0.2.7")["caller"]
+    for _ in range(100):
+        if int(cache.get(caller, 0)) == attempts:
+            return answer
+        time.sleep(0.01)
+    raise AssertionError(f"Redis did not count attempt {attempts}")
+
+
+def test_a_count_whose_answer_was_never_asked_for_does_not_answer_the_next(rf):
+    """The lookup's parcel query failed, say, and the view answered 503 without asking."""
+    _sent_and_counted(rf, "SF6660000000101", attempts=1)  # never asked for
+
+    assert _count(rf, "SF6660000000102")() == 0  # the second attempt from this address, let through
+    assert _count(rf, "SF6660000000103")() == 60  # the third is over the limit of two: in step, not one behind
+
+
+def test_an_answer_asked_for_after_another_count_was_sent_lets_the_caller_through_and_says_so(rf, caplog):
+    first = _sent_and_counted(rf, "SF6660000000104", attempts=1)
+    second = _count(rf, "SF6660000000105")
+
+    assert first() == 0 and "rate limit unavailable" in caplog.messages
+    assert second() == 0
+    assert _count(rf, "SF6660000000106")() == 60  # all three were counted
 
 
 def _wrong_digits_counted(client) -> int:
