@@ -10,12 +10,11 @@ language and URL (``page_frame``), and the part that is the parcel's is written 
 Every value is escaped as the template engine escapes it (``html.escape`` is what
 Django's ``escape`` runs), and so is every label, as ``{% translate %}`` does. The
 sentences come from ``portal/lookup_result.py``; the labels are looked up once per
-language, since translations do not change while a process runs.
+language and kept with the frame, since translations do not change while a process runs.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from html import escape
 
@@ -28,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from compensation.models import Coupon
 from portal.lookup_result import DelayLine, LookupResult
-from portal.templatetags.portal_layout import page_frame
+from portal.templatetags.portal_layout import kept_per_process, page_frame
 
 
 @dataclass(frozen=True)
@@ -49,9 +48,11 @@ class _Labels:
     track_url: str
 
 
-@functools.cache
-def _labels(language: str | None) -> _Labels:
-    # The language in force is the one asked for: the cache is keyed on it, the words come from it.
+def _labels() -> _Labels:
+    return kept_per_process(("lookup result labels", get_language()), _labels_now)
+
+
+def _labels_now() -> _Labels:
     return _Labels(
         your_parcel=escape(_("Your parcel")),
         promised=escape(_("Promised")),
@@ -72,7 +73,7 @@ def _labels(language: str | None) -> _Labels:
 
 def lookup_result_page(request: HttpRequest, result: LookupResult) -> str:
     """The whole page for ``result``, in the language in force."""
-    labels = _labels(get_language())
+    labels = _labels()
     before_title, before_content, after_content = page_frame(request, "portal/track_result.html", ("title", "content"))
     title = f"{labels.your_parcel} {escape(result.tracking_number)}"
     return before_title + title + before_content + _result_section(result, labels) + after_content

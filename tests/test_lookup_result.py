@@ -214,7 +214,7 @@ def test_a_page_frame_is_the_page_cut_at_its_slots_kept_once_per_language_and_ur
     assert chinese != frame and 'lang="zh-hans"' in chinese[0]
     for number in range(portal_layout.MAX_FRAGMENTS):
         portal_layout.page_frame(_frame_request(f"/track/?n={number}"), "portal/track_result.html", ("title",))
-    assert len(portal_layout._frames) <= portal_layout.MAX_FRAGMENTS
+    assert len(portal_layout._kept) <= portal_layout.MAX_FRAGMENTS
 
 
 @pytest.mark.parametrize("source", ["{{ title }}", "{{ content }}{{ title }}", "{{ title }}{{ content }}{{ title }}"])
@@ -245,7 +245,7 @@ def test_a_fragment_is_rendered_once_per_language_and_url_and_their_number_is_bo
     after_the_bound = _rendered(template, "/track/", 6)
 
     assert (first, again, chinese, other) == ("/track/ 1", "/track/ 1", "/track/ 3", "/history/?page=2 4")
-    assert len(portal_layout._fragments) <= portal_layout.MAX_FRAGMENTS
+    assert len(portal_layout._kept) <= portal_layout.MAX_FRAGMENTS
     assert after_the_bound == "/track/ 6"  # forgotten with the rest when the bound was reached
 
 

@@ -9,12 +9,15 @@ third of rendering it, on the page a crowd reloads. The key is read straight fro
 language in force and the request, not through template variables, which cost as much
 again.
 
-``page_frame`` keeps a whole page that way, cut where its few per-request parts go.
+``page_frame`` keeps a whole page that way, cut where its few per-request parts go, and
+``kept_per_process`` is the one store all of it is kept in.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from django import template
 from django.http import HttpRequest
@@ -27,16 +30,27 @@ from django.utils.translation import get_language
 
 register = template.Library()
 
-# A value may come from the URL, which anyone can vary: past this many fragments, start again.
+# A value may come from the URL, which anyone can vary: past this many kept, start again.
 MAX_FRAGMENTS = 1000
-_fragments: dict[tuple[object, ...], SafeString] = {}
-_frames: dict[tuple[object, ...], tuple[str, ...]] = {}
+_kept: dict[tuple[object, ...], Any] = {}
+Kept = TypeVar("Kept")
 
 
 def fragments_forget() -> None:
-    """Render every fragment again (tests that change the URLs or the translations)."""
-    _fragments.clear()
-    _frames.clear()
+    """Render everything kept again (tests that change the URLs or the translations)."""
+    _kept.clear()
+
+
+def kept_per_process(key: tuple[object, ...], make: Callable[[], Kept]) -> Kept:
+    """What ``make`` gives, made once per process for ``key``: for what depends only on the
+    language and the URL, which do not change while a process runs."""
+    value = _kept.get(key)
+    if value is None:
+        value = make()
+        if len(_kept) >= MAX_FRAGMENTS:
+            _kept.clear()
+        _kept[key] = value
+    return cast(Kept, value)
 
 
 class OncePerProcessNode(template.Node):
@@ -52,14 +66,10 @@ class OncePerProcessNode(template.Node):
     def render(self, context: Context) -> SafeString:
         request = getattr(context, "request", None)
         url = request.get_full_path() if self.per_url and request is not None else ""
-        key = (self.name, get_language(), url)
-        fragment = _fragments.get(key)
-        if fragment is None:
-            fragment = mark_safe(self.nodelist.render(context))  # noqa: S308 - rendered by the template engine, escaped there
-            if len(_fragments) >= MAX_FRAGMENTS:
-                _fragments.clear()
-            _fragments[key] = fragment
-        return fragment
+        return kept_per_process(
+            ("fragment", self.name, get_language(), url),
+            lambda: mark_safe(self.nodelist.render(context)),  # noqa: S308 - rendered by the template engine, escaped there
+        )
 
 
 @register.tag
@@ -83,16 +93,12 @@ def page_frame(request: HttpRequest, template_name: str, slots: tuple[str, ...])
     for each slot, so, as with ``once_per_process``, what it renders may depend on nothing but
     the language and the URL.
     """
-    key = (template_name, get_language(), request.get_full_path())
-    frame = _frames.get(key)
-    if frame is None:
+
+    def render() -> tuple[str, ...]:
         markers = {slot: mark_safe(f"<!--{slot}:{secrets.token_hex(8)}-->") for slot in slots}  # noqa: S308 - our own markers
-        page = render_to_string(template_name, markers, request)
-        frame = _cut(page, list(markers.values()), template_name)
-        if len(_frames) >= MAX_FRAGMENTS:
-            _frames.clear()
-        _frames[key] = frame
-    return frame
+        return _cut(render_to_string(template_name, markers, request), list(markers.values()), template_name)
+
+    return kept_per_process(("frame", template_name, get_language(), request.get_full_path()), render)
 
 
 def _cut(page: str, markers: list[str], template_name: str) -> tuple[str, ...]:
