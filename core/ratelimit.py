@@ -235,10 +235,7 @@ def _script_start(keys: list[str], args: list[int]) -> Callable[[], Any]:
     try:
         connection.send_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, *args)
     except (redis.ConnectionError, redis.TimeoutError) as error:
-        connection.disconnect()
-        if not was_open or isinstance(error, redis.TimeoutError):
-            raise
-        answer = _script_again(connection, keys, args)  # on a new socket
+        answer = _script_after(error, connection, was_open=was_open, keys=keys, args=args)
         return lambda: answer
     _held.unanswered = True
 
@@ -249,15 +246,17 @@ def _script_start(keys: list[str], args: list[int]) -> Callable[[], Any]:
         try:
             return _script_answer(connection, keys, args)
         except (redis.ConnectionError, redis.TimeoutError) as error:
-            connection.disconnect()  # an answer may still be on its way: never read this socket again
-            if not was_open or isinstance(error, redis.TimeoutError):
-                raise
-        return _script_again(connection, keys, args)
+            return _script_after(error, connection, was_open=was_open, keys=keys, args=args)
 
     return answered
 
 
-def _script_again(connection: Any, keys: list[str], args: list[int]) -> Any:
+def _script_after(error: Exception, connection: Any, *, was_open: bool, keys: list[str], args: list[int]) -> Any:
+    """After a failed send or read: the script once more on a new socket, if the failed one was
+    a kept connection found closed; else the error stands."""
+    connection.disconnect()  # an answer may still be on its way: never read this socket again
+    if not was_open or isinstance(error, redis.TimeoutError):
+        raise error
     try:
         connection.send_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, *args)
         return _script_answer(connection, keys, args)
